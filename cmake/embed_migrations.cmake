@@ -1,0 +1,12 @@
+# Writes OUT: a C++ file defining xrayd::embedded_migrations() from the schema/*.sql FILES.
+set(body "// Generated from schema/*.sql by cmake/embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"daemon/migrate.h\"\n\nnamespace xrayd {\n\n")
+string(APPEND body "const std::vector<Migration>& embedded_migrations() {\n")
+string(APPEND body "  static const std::vector<Migration> kMigrations = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} sql)
+  string(APPEND body "    {\"${name}\", R\"xraysql(${sql})xraysql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace xrayd\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,88 @@
+// Metrics: the daemon's own counters, gauges and histograms, rendered in the
+// Prometheus text exposition format for GET /metrics.
+//
+// One Metrics object is built by service.cc and passed by reference to each
+// component (no global). Every member is an atomic or a Histogram of atomics,
+// so any thread may update any of them without a lock; render() reads them
+// with relaxed loads (a scrape is a snapshot that may be a few events off).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xrayd {
+
+using Counter = std::atomic<std::uint64_t>;
+using Gauge = std::atomic<std::int64_t>;
+
+// Cumulative histogram with fixed upper bounds (Prometheus `le` buckets).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> upper_bounds);
+  void observe(double value);
+  void observe_seconds(std::chrono::steady_clock::duration d) {
+    observe(std::chrono::duration<double>(d).count());
+  }
+  // Appends # TYPE and the _bucket/_sum/_count lines for `name`.
+  void render(std::string& out, const std::string& name, const std::string& help) const;
+  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<Counter> buckets_;  // per bound, non-cumulative; render() accumulates
+  Counter count_{0};
+  std::atomic<double> sum_{0.0};
+};
+
+// Values that live elsewhere (Budget, RecordQueue, writers) and are read at scrape time.
+struct ScrapeGauges {
+  std::int64_t bytes_held = 0;
+  std::int64_t bytes_peak = 0;
+  std::int64_t memory_limit = 0;
+  std::int64_t queue_depth = 0;
+  std::int64_t writers_connected = 0;
+  std::int64_t writers_total = 0;
+};
+
+struct Metrics {
+  Metrics();
+
+  // Ingest.
+  Counter received_http{0};      // snapshots parsed from HTTP bodies (valid or not)
+  Counter received_uds{0};       // snapshot frames read from the Unix socket
+  Counter committed{0};          // snapshots in a committed transaction
+  Counter invalid{0};            // refused by validation (400 / invalid ack)
+  Counter rejected_by_database{0};  // rows PostgreSQL refused (invariant 5)
+  Counter failed{0};             // answered with a transient failure (shutdown, db away)
+  Counter refused_memory{0};     // refused because the budget was full (invariant 3)
+  Counter refused_connections{0};  // connections closed at once: max_connections
+  Counter refused_shutdown{0};   // refused because the daemon is stopping
+  Counter body_too_large{0};     // bodies/frames over max_body_bytes
+  Counter timeouts_header{0};    // connections closed: header deadline
+  Counter timeouts_body{0};      // connections closed: body deadline
+  Counter timeouts_idle{0};      // keep-alive connections closed when idle
+  Counter connections_accepted{0};
+  Gauge connections_open{0};
+  Gauge uds_frames_inflight{0};
+  Counter uds_reads_paused{0};   // times a Unix-socket connection paused reading
+
+  // Writers and PostgreSQL.
+  Counter batches{0};
+  Counter batch_retries{0};      // batches retried after a retryable error
+  Counter pg_reconnects{0};      // successful reconnects after a lost connection
+  Counter pg_connect_failures{0};
+  Counter pg_unavailable_ms{0};  // total time writers spent without a connection
+  Counter drain_ms{0};           // time the last shutdown drain took
+  Histogram batch_rows;          // snapshots per committed batch
+  Histogram batch_bytes;         // encoded bytes per committed batch
+  Histogram copy_seconds;        // COPY + merge + COMMIT duration per batch
+  Histogram ack_seconds;         // first byte read → ack sent
+
+  std::string render(const ScrapeGauges& gauges) const;
+};
+
+}  // namespace xrayd
