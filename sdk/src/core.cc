@@ -95,9 +95,10 @@ void Core::clear_wake() {
 
 Counters Core::counters() const {
   Counters c;
+  // `committed` first (acquire): what was counted before a commit is then visible.
+  c.committed = counters_.committed.load(std::memory_order_acquire);
   c.recorded = counters_.recorded.load(std::memory_order_relaxed);
   c.sent = counters_.sent.load(std::memory_order_relaxed);
-  c.committed = counters_.committed.load(std::memory_order_relaxed);
   c.spooled = counters_.spooled.load(std::memory_order_relaxed);
   c.replayed = counters_.replayed.load(std::memory_order_relaxed);
   c.dropped = counters_.dropped.load(std::memory_order_relaxed);

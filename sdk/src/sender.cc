@@ -267,14 +267,15 @@ void Sender::send_http(std::string payload, std::optional<SpoolRecordRef> ref) {
 }
 
 void Sender::on_committed(InFlight& f) {
-  core_->counters_.committed.fetch_add(1, std::memory_order_relaxed);
   core_->release_memory(f.payload.size());
   if (f.spool_ref) {
     spool_->ack(*f.spool_ref);
-    core_->counters_.replayed.fetch_add(1, std::memory_order_relaxed);
+    // Before `committed`, so that a reader who sees the commit sees the replay.
+    core_->counters_.replayed.fetch_add(1, std::memory_order_release);
   } else {
     ++to_resolve_;
   }
+  core_->counters_.committed.fetch_add(1, std::memory_order_release);
 }
 
 void Sender::on_invalid(InFlight& f, std::string_view message) {
@@ -439,12 +440,12 @@ void Sender::finish_iteration() {
     }
     spool_appended_ = false;
   }
-  core_->resolved(to_resolve_);
-  to_resolve_ = 0;
   if (spool_) {
     core_->counters_.spool_corrupt.store(spool_->corrupt_records(), std::memory_order_relaxed);
     core_->counters_.spool_bytes.store(spool_->total_bytes(), std::memory_order_relaxed);
   }
+  core_->resolved(to_resolve_);  // last: a returning flush() sees the gauges above
+  to_resolve_ = 0;
 }
 
 }  // namespace xray::sdk
