@@ -155,6 +155,7 @@ asio::awaitable<void> HttpSession::run() {
         res = error_response(Errc::kBusy, "over memory budget (memory_limit); retry later",
                              "memory_limit", version, false);
       } else {
+        BodyInProgress in_progress(context_.metrics);
         http::request_parser<http::string_body> body_parser(std::move(header_parser));
         body_parser.body_limit(config->max_body_bytes);
         stream_.expires_after(config->body_timeout);

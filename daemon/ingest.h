@@ -32,6 +32,21 @@ namespace xrayd {
 
 enum class Transport { kHttp, kUds };
 
+// Marks a body or frame as being read, so shutdown can wait for it to be
+// submitted before refusing new snapshots (invariant 8). Strand-local RAII.
+class BodyInProgress {
+ public:
+  explicit BodyInProgress(Metrics& metrics) : metrics_(metrics) {
+    metrics_.bodies_in_progress.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~BodyInProgress() { metrics_.bodies_in_progress.fetch_sub(1, std::memory_order_relaxed); }
+  BodyInProgress(const BodyInProgress&) = delete;
+  BodyInProgress& operator=(const BodyInProgress&) = delete;
+
+ private:
+  Metrics& metrics_;
+};
+
 // The answer for one snapshot, as both transports report it.
 struct SnapshotResult {
   boost::system::error_code error;  // empty: committed

@@ -68,6 +68,7 @@ struct Metrics {
   Counter connections_accepted{0};
   Gauge connections_open{0};
   Gauge uds_frames_inflight{0};
+  Gauge bodies_in_progress{0};   // bodies/frames admitted and being read (shutdown waits)
   Counter uds_reads_paused{0};   // times a Unix-socket connection paused reading
 
   // Writers and PostgreSQL.

@@ -22,6 +22,16 @@
 
 namespace xrayd {
 
+// Each io thread is an implicit producer. try_enqueue never allocates, so a
+// producer's block index must be big enough up front: with the default (32
+// entries of 32 slots) one io thread could hold only ~1,000 queued records.
+// 4,096 entries of 256 slots lets one producer hold up to 1M records, which
+// the capacity clamp in service.cc never exceeds.
+struct RecordQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static const std::size_t BLOCK_SIZE = 256;
+  static const std::size_t IMPLICIT_INITIAL_INDEX_SIZE = 4096;
+};
+
 class RecordQueue {
  public:
   // `capacity` records fit without allocating; push() fails beyond it.
@@ -65,7 +75,7 @@ class RecordQueue {
 
  private:
   static constexpr int kMaxImplicitProducers = 64;
-  moodycamel::BlockingConcurrentQueue<Record*> queue_;
+  moodycamel::BlockingConcurrentQueue<Record*, RecordQueueTraits> queue_;
   const std::size_t capacity_;
   std::atomic<std::size_t> depth_{0};
   static thread_local std::vector<Record*> scratch_;

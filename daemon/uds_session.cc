@@ -159,6 +159,7 @@ asio::awaitable<void> UdsSession::read_loop() {
       context_.metrics.uds_reads_paused.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    BodyInProgress in_progress(context_.metrics);
     std::string payload(size, '\0');
     stream_.expires_after(config->body_timeout);
     auto [body_ec, got] = co_await asio::async_read(stream_, asio::buffer(payload),
