@@ -78,6 +78,7 @@ struct Metrics {
   Counter pg_connect_failures{0};
   Counter pg_unavailable_ms{0};  // total time writers spent without a connection
   Counter drain_ms{0};           // time the last shutdown drain took
+  Counter writer_exceptions{0};  // writer threads ended by an exception (a bug: see the log)
   Histogram batch_rows;          // snapshots per committed batch
   Histogram batch_bytes;         // encoded bytes per committed batch
   Histogram copy_seconds;        // COPY + merge + COMMIT duration per batch

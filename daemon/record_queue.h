@@ -49,11 +49,19 @@ class RecordQueue {
   // Any thread. Takes ownership on success; on failure (queue full) the
   // record is handed back untouched in `record` for the caller to refuse.
   [[nodiscard]] bool push(std::unique_ptr<Record>& record) {
-    if (depth_.load(std::memory_order_relaxed) >= capacity_) return false;
+    // Count the record before it becomes visible to a writer: a pop can then
+    // never subtract first, so depth() never wraps below zero, and two pushes
+    // cannot both pass the capacity check for the last slot.
+    if (depth_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
+      depth_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
     Record* raw = record.get();
-    if (!queue_.try_enqueue(raw)) return false;
+    if (!queue_.try_enqueue(raw)) {
+      depth_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
     record.release();
-    depth_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -69,7 +77,8 @@ class RecordQueue {
     return n;
   }
 
-  // Exact number of records pushed and not yet popped.
+  // Records pushed and not yet popped; a push in progress may already be
+  // counted. Never an estimate like size_approx().
   std::size_t depth() const { return depth_.load(std::memory_order_relaxed); }
   std::size_t capacity() const { return capacity_; }
 
