@@ -6,8 +6,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
-#include <boost/json/serializer.hpp>
+#include <boost/json/value.hpp>
 
 #include "daemon/check.h"
 
@@ -41,12 +42,86 @@ void append_escaped(std::string& out, std::string_view s) {
   out.append(run, static_cast<std::size_t>(end - run));
 }
 
-template <class Int>
-void append_integer(std::string& out, Int n) {
-  char digits[24];
+template <class Number>
+void append_number(std::string& out, Number n) {
+  char digits[32];
+  // Shortest text that reads back as the same value: 4.6 stays "4.6", 1e300 is "1e+300".
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  (void)ec;  // 24 bytes hold any 64-bit integer
+  XRAY_DCHECK(ec == std::errc());  // 32 bytes hold any 64-bit integer or shortest double
   out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
+// A JSON string literal, already COPY-escaped. JSON escapes every control
+// character, so the text never holds a raw tab, newline or carriage return;
+// the COPY level only doubles each backslash that JSON writes.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const char* run = s.data();
+  const char* end = s.data() + s.size();
+  for (const char* p = run; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(run, static_cast<std::size_t>(p - run));
+    run = p + 1;
+    out.append("\\\\");  // JSON's backslash, doubled for COPY
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      default:
+        out.append("u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+    }
+  }
+  out.append(run, static_cast<std::size_t>(end - run));
+  out.push_back('"');
+}
+
+void append_json(std::string& out, const json::value& v);
+
+void append_json(std::string& out, const json::object& o) {
+  out.push_back('{');
+  bool first = true;
+  for (const json::key_value_pair& member : o) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, member.key());
+    out.push_back(':');
+    append_json(out, member.value());
+  }
+  out.push_back('}');
+}
+
+// Compact JSON text of `v`, COPY-escaped, in one pass. Recursion depth is
+// bounded by max_json_depth, which the parser enforced; numbers are finite
+// (snapshot.h invariant 2), so the text is valid for json and jsonb.
+void append_json(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: out.append("null"); return;
+    case json::kind::bool_: out.append(v.get_bool() ? "true" : "false"); return;
+    case json::kind::int64: append_number(out, v.get_int64()); return;
+    case json::kind::uint64: append_number(out, v.get_uint64()); return;
+    case json::kind::double_: append_number(out, v.get_double()); return;
+    case json::kind::string: append_json_string(out, v.get_string()); return;
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const json::value& element : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_json(out, element);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::kind::object: append_json(out, v.get_object()); return;
+  }
 }
 
 void append_digits(char* at, unsigned value, int width) {
@@ -74,7 +149,7 @@ void append_timestamp(std::string& out, Timestamp t) {
   out.append(text, sizeof text - 1);  // without the terminating NUL
 }
 
-// Reusable state for one encode call: the JSON serializer and scratch space.
+// Writes one row at a time, column by column, into the string it is given.
 class RowWriter {
  public:
   explicit RowWriter(std::string* out) : out_(out) {}
@@ -95,7 +170,7 @@ class RowWriter {
   template <class Int>
   void integer(Int n) {
     separate();
-    append_integer(*out_, n);
+    append_number(*out_, n);
   }
   void timestamp(const std::optional<Timestamp>& t) {
     separate();
@@ -118,7 +193,7 @@ class RowWriter {
     out_->append(kNull);
   }
 
-  // Compact JSON text of the value, serialized in chunks straight into the row.
+  // Compact JSON text of the value; a null pointer is SQL NULL.
   template <class Json>
   void json_value(const Json* v) {
     if (v == nullptr) {
@@ -126,9 +201,7 @@ class RowWriter {
       return;
     }
     separate();
-    serializer_.reset(v);
-    char chunk[4096];
-    while (!serializer_.done()) append_escaped(*out_, serializer_.read(chunk));
+    append_json(*out_, *v);
   }
 
   // A text[] literal: {"a","b"}. Quoting every element keeps the literal NULL,
@@ -167,7 +240,6 @@ class RowWriter {
 
   std::string* out_;
   bool first_ = true;
-  json::serializer serializer_;
   std::string scratch_;
 };
 

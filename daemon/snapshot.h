@@ -47,9 +47,9 @@ std::string_view status_name(StepStatus status);
 
 // One evaluated candidate of a step.
 struct Evaluation {
-  std::string_view candidate_id;                   // an integer id arrives as its decimal text
-  std::optional<bool> passed;                      // nullopt: not decided / JSON null
-  const boost::json::array* reasons = nullptr;     // every element is a string
+  std::string_view candidate_id;                // an integer id arrives as its decimal text
+  std::optional<bool> passed;                   // nullopt: not decided / JSON null
+  const boost::json::array* reasons = nullptr;  // every element is a string
   const boost::json::object* scores = nullptr;
   const boost::json::object* metadata = nullptr;
 };
@@ -78,7 +78,7 @@ struct Snapshot {
   Snapshot& operator=(const Snapshot&) = delete;
   ~Snapshot() = default;
 
-  std::string_view id;        // with app: the idempotency key (invariant 4)
+  std::string_view id;  // with app: the idempotency key (invariant 4)
   std::string_view app;
   std::string_view pipeline;
   std::optional<std::string_view> environment;

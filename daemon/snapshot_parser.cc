@@ -67,8 +67,8 @@ std::string quote(std::string_view s) {
 std::string key_segment(std::string_view key) {
   bool plain = !key.empty() && key.size() <= kMaxQuotedBytes;
   for (char c : key) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == '$')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '$')) {
       plain = false;
       break;
     }
@@ -145,8 +145,7 @@ Fault walk(const json::value& v, std::size_t max_bytes, std::string& suffix, std
         }
       }
       return Fault::kNone;
-    default:
-      return Fault::kNone;
+    default: return Fault::kNone;
   }
 }
 
@@ -167,10 +166,9 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 TimeFault parse_rfc3339(std::string_view s, Timestamp& out) {
   using namespace std::chrono;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
-      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
-      !digits(s, 17, 2, sec)) {
+  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) ||
+      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec)) {
     return TimeFault::kSyntax;
   }
   std::size_t pos = 19;
@@ -325,8 +323,7 @@ class Validator {
                         " U+0000, which PostgreSQL cannot store");
       case Fault::kNotFinite:
         return fail(Errc::kInvalidSnapshot, path, path + ": number out of range");
-      case Fault::kNone:
-        break;
+      case Fault::kNone: break;
     }
     return true;
   }
@@ -352,9 +349,9 @@ class Validator {
     if (s == nullptr) return wrong_type(w, field, "a string", *v);
     if (s->empty()) return invalid(w, field, "must not be empty");
     if (s->size() > kMaxIdentifierBytes) {
-      return invalid(w, field,
-                     to_text(s->size()) + " bytes exceed the maximum of " +
-                         to_text(kMaxIdentifierBytes));
+      return invalid(
+          w, field,
+          to_text(s->size()) + " bytes exceed the maximum of " + to_text(kMaxIdentifierBytes));
     }
     if (!string_chars(*s, w, field)) return false;
     out = *s;
@@ -409,9 +406,7 @@ class Validator {
     if (s == nullptr) return wrong_type(w, field, kExpected, *v);
     Timestamp t{};
     switch (parse_rfc3339(*s, t)) {
-      case TimeFault::kNone:
-        out = t;
-        return true;
+      case TimeFault::kNone: out = t; return true;
       case TimeFault::kSyntax:
         return invalid(w, field, "expected " + std::string(kExpected) + ", got " + quote(*s));
       case TimeFault::kNotADate:
@@ -541,8 +536,8 @@ class Validator {
     if (evaluations->size() > limits_.max_evaluations) {
       return fail(Errc::kLimitExceeded, "max_evaluations",
                   w.path("evaluations") + ": " + to_text(evaluations->size()) +
-                      " evaluations exceed max_evaluations (" +
-                      to_text(limits_.max_evaluations) + ")");
+                      " evaluations exceed max_evaluations (" + to_text(limits_.max_evaluations) +
+                      ")");
     }
     out.resize(evaluations->size());
     for (std::size_t j = 0; j < evaluations->size(); ++j) {
@@ -639,9 +634,8 @@ boost::system::result<Snapshot, InputError> parse_snapshot(std::string_view text
   // The document lives in a monotonic resource (a pointer bump per node, one
   // release at the end) that the document itself keeps alive. The parser's
   // scratch stack starts in a stack buffer and spills to the default heap.
-  json::storage_ptr storage =
-      json::make_shared_resource<json::monotonic_resource>(std::max<std::size_t>(
-          1024, text.size()));
+  json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>(
+      std::max<std::size_t>(1024, text.size()));
   unsigned char scratch[4096];
   json::parse_options options;
   options.max_depth = limits.max_json_depth;

@@ -19,9 +19,9 @@ namespace xrayd {
 // The per-snapshot limits of Config (same names, same meaning).
 struct SnapshotLimits {
   std::size_t max_steps = 1000;
-  std::size_t max_evaluations = 100'000;  // per step
-  std::size_t max_json_depth = 64;        // nesting of arrays and objects; the root object is 1
-  std::size_t max_string_bytes = 1 << 20; // every string value and every object key
+  std::size_t max_evaluations = 100'000;   // per step
+  std::size_t max_json_depth = 64;         // nesting of arrays and objects; the root object is 1
+  std::size_t max_string_bytes = 1 << 20;  // every string value and every object key
 };
 
 // Identifiers (id, app, pipeline, a step's name, a candidate's id) are keys of

@@ -43,25 +43,25 @@ json::object full() {
   s["result"] = {{"selected", "B0C9876"}};
   s["error"] = nullptr;
   s["steps"] = json::array{
-      json::object{{"name", "filter_candidates"},
-                   {"status", "completed"},
-                   {"started_at", "2026-11-22T10:00:00.200Z"},
-                   {"ended_at", 1795341600300},
-                   {"input", {{"candidates", 48}}},
-                   {"output", {{"kept", 7}}},
-                   {"filters", {{"price", {{"min", 10}, {"max", 40}}}, {"minRating", 4.0}}},
-                   {"evaluations",
-                    json::array{json::object{{"id", "B0042"},
-                                             {"passed", false},
-                                             {"reasons", json::array{"price 49.99 > 40"}}},
-                                json::object{{"id", "B0077"},
-                                             {"passed", true},
-                                             {"scores", {{"rating", 4.6}}},
-                                             {"metadata", {{"source", "catalog"}}}}}},
-                   {"selection", nullptr},
-                   {"reasoning", "dropped 41 candidates outside the price band"},
-                   {"metadata", {{"filteredCount", 41}}},
-                   {"error", nullptr}},
+      json::object{
+          {"name", "filter_candidates"},
+          {"status", "completed"},
+          {"started_at", "2026-11-22T10:00:00.200Z"},
+          {"ended_at", 1795341600300},
+          {"input", {{"candidates", 48}}},
+          {"output", {{"kept", 7}}},
+          {"filters", {{"price", {{"min", 10}, {"max", 40}}}, {"minRating", 4.0}}},
+          {"evaluations", json::array{json::object{{"id", "B0042"},
+                                                   {"passed", false},
+                                                   {"reasons", json::array{"price 49.99 > 40"}}},
+                                      json::object{{"id", "B0077"},
+                                                   {"passed", true},
+                                                   {"scores", {{"rating", 4.6}}},
+                                                   {"metadata", {{"source", "catalog"}}}}}},
+          {"selection", nullptr},
+          {"reasoning", "dropped 41 candidates outside the price band"},
+          {"metadata", {{"filteredCount", 41}}},
+          {"error", nullptr}},
       json::object{{"name", "rank"}, {"status", "failed"}, {"error", "timeout"}}};
   return s;
 }
@@ -81,14 +81,15 @@ std::string describe(const boost::system::result<Snapshot, xray::InputError>& r)
 
 // True when parsing `input` fails with exactly this code, field and message.
 testing::AssertionResult text_fails_with(std::string_view input, Errc code, std::string_view field,
-                                    std::string_view message, const SnapshotLimits& limits = {}) {
+                                         std::string_view message,
+                                         const SnapshotLimits& limits = {}) {
   auto r = parse_snapshot(input, limits);
   if (r) return testing::AssertionFailure() << "parsed, expected an error";
   const xray::InputError& e = r.error();
   if (e.code != code || e.field != field || e.message != message) {
-    return testing::AssertionFailure() << describe(r) << "; expected " << xray::errc_name(code)
-                                       << " field=\"" << field << "\" message=\"" << message
-                                       << "\"";
+    return testing::AssertionFailure()
+           << describe(r) << "; expected " << xray::errc_name(code) << " field=\"" << field
+           << "\" message=\"" << message << "\"";
   }
   return testing::AssertionSuccess();
 }
@@ -193,9 +194,9 @@ TEST(SnapshotParser, RejectsUnknownExecutionStatus) {
 
 TEST(SnapshotParser, StepStatusDefaultsToCompleted) {
   json::object s = minimal();
-  s["steps"] = json::array{json::object{{"name", "a"}},
-                           json::object{{"name", "b"}, {"status", "skipped"}},
-                           json::object{{"name", "c"}, {"status", nullptr}}};
+  s["steps"] =
+      json::array{json::object{{"name", "a"}}, json::object{{"name", "b"}, {"status", "skipped"}},
+                  json::object{{"name", "c"}, {"status", nullptr}}};
   auto r = parse(s);
   ASSERT_TRUE(r) << describe(r);
   EXPECT_EQ(r->steps[0].status, StepStatus::kCompleted);
@@ -205,7 +206,8 @@ TEST(SnapshotParser, StepStatusDefaultsToCompleted) {
 
 TEST(SnapshotParser, RejectsUnknownStepStatus) {
   json::object s = minimal();
-  s["steps"] = json::array{json::object{{"name", "a"}}, json::object{{"name", "b"}, {"status", "running"}}};
+  s["steps"] =
+      json::array{json::object{{"name", "a"}}, json::object{{"name", "b"}, {"status", "running"}}};
   EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "steps[1].status",
                          "steps[1].status: expected one of completed, failed, skipped; got "
                          "\"running\""));
@@ -267,7 +269,8 @@ TEST(SnapshotParser, RejectsWrongStepFieldTypes) {
   };
   const Case cases[] = {
       {"filters", "x", "steps[0].filters: expected an object or null, got a string"},
-      {"evaluations", json::object{}, "steps[0].evaluations: expected an array or null, got an object"},
+      {"evaluations", json::object{},
+       "steps[0].evaluations: expected an array or null, got an object"},
       {"reasoning", json::array{}, "steps[0].reasoning: expected a string or null, got an array"},
       {"metadata", 1.5, "steps[0].metadata: expected an object or null, got a number"},
       {"name", nullptr, "steps[0].name: expected a string, got null"},
@@ -278,29 +281,33 @@ TEST(SnapshotParser, RejectsWrongStepFieldTypes) {
     json::object step{{"name", "a"}};
     step[c.field] = c.value;
     s["steps"] = json::array{step};
-    EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, std::string("steps[0].") + c.field, c.message));
+    EXPECT_TRUE(
+        fails_with(s, Errc::kInvalidSnapshot, std::string("steps[0].") + c.field, c.message));
   }
 }
 
 TEST(SnapshotParser, RejectsWrongEvaluationFieldTypes) {
-  EXPECT_TRUE(fails_with(
-      with_evaluations({json::object{{"id", "a"}, {"passed", "yes"}}}), Errc::kInvalidSnapshot,
-      "steps[0].evaluations[0].passed",
-      "steps[0].evaluations[0].passed: expected a boolean or null, got a string"));
-  EXPECT_TRUE(fails_with(with_evaluations({json::object{{"id", "a"}, {"reasons", "too expensive"}}}),
-                         Errc::kInvalidSnapshot, "steps[0].evaluations[0].reasons",
-                         "steps[0].evaluations[0].reasons: expected an array of strings or null, "
-                         "got a string"));
-  EXPECT_TRUE(fails_with(
-      with_evaluations({json::object{{"id", "a"}, {"reasons", json::array{"ok", 3}}}}),
-      Errc::kInvalidSnapshot, "steps[0].evaluations[0].reasons[1]",
-      "steps[0].evaluations[0].reasons[1]: expected a string, got a number"));
-  EXPECT_TRUE(fails_with(with_evaluations({json::object{{"id", "a"}, {"scores", json::array{}}}}),
-                         Errc::kInvalidSnapshot, "steps[0].evaluations[0].scores",
-                         "steps[0].evaluations[0].scores: expected an object or null, got an array"));
-  EXPECT_TRUE(fails_with(with_evaluations({json::object{{"id", 1.5}}}), Errc::kInvalidSnapshot,
-                         "steps[0].evaluations[0].id",
-                         "steps[0].evaluations[0].id: expected a string or an integer, got a number"));
+  EXPECT_TRUE(
+      fails_with(with_evaluations({json::object{{"id", "a"}, {"passed", "yes"}}}),
+                 Errc::kInvalidSnapshot, "steps[0].evaluations[0].passed",
+                 "steps[0].evaluations[0].passed: expected a boolean or null, got a string"));
+  EXPECT_TRUE(
+      fails_with(with_evaluations({json::object{{"id", "a"}, {"reasons", "too expensive"}}}),
+                 Errc::kInvalidSnapshot, "steps[0].evaluations[0].reasons",
+                 "steps[0].evaluations[0].reasons: expected an array of strings or null, "
+                 "got a string"));
+  EXPECT_TRUE(
+      fails_with(with_evaluations({json::object{{"id", "a"}, {"reasons", json::array{"ok", 3}}}}),
+                 Errc::kInvalidSnapshot, "steps[0].evaluations[0].reasons[1]",
+                 "steps[0].evaluations[0].reasons[1]: expected a string, got a number"));
+  EXPECT_TRUE(
+      fails_with(with_evaluations({json::object{{"id", "a"}, {"scores", json::array{}}}}),
+                 Errc::kInvalidSnapshot, "steps[0].evaluations[0].scores",
+                 "steps[0].evaluations[0].scores: expected an object or null, got an array"));
+  EXPECT_TRUE(
+      fails_with(with_evaluations({json::object{{"id", 1.5}}}), Errc::kInvalidSnapshot,
+                 "steps[0].evaluations[0].id",
+                 "steps[0].evaluations[0].id: expected a string or an integer, got a number"));
   EXPECT_TRUE(fails_with(with_evaluations({"B0042"}), Errc::kInvalidSnapshot,
                          "steps[0].evaluations[0]",
                          "steps[0].evaluations[0]: expected an object, got a string"));
@@ -312,17 +319,18 @@ TEST(SnapshotParser, ReportsTheIndicesOfADeepError) {
   for (int i = 0; i < 3; ++i) {
     steps.push_back(json::object{
         {"name", "s"},
-        {"evaluations", json::array{json::object{{"id", "a"}, {"passed", i == 2 ? json::value("no")
-                                                                              : json::value(true)}}}}});
+        {"evaluations",
+         json::array{json::object{{"id", "a"},
+                                  {"passed", i == 2 ? json::value("no") : json::value(true)}}}}});
   }
   s["steps"] = std::move(steps);
-  EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "steps[2].evaluations[0].passed",
-                         "steps[2].evaluations[0].passed: expected a boolean or null, got a string"));
+  EXPECT_TRUE(
+      fails_with(s, Errc::kInvalidSnapshot, "steps[2].evaluations[0].passed",
+                 "steps[2].evaluations[0].passed: expected a boolean or null, got a string"));
 }
 
 TEST(SnapshotParser, TurnsIntegerEvaluationIdsIntoDecimalText) {
-  auto r = parse(with_evaluations({json::object{{"id", 42}},
-                                   json::object{{"id", -7}},
+  auto r = parse(with_evaluations({json::object{{"id", 42}}, json::object{{"id", -7}},
                                    json::object{{"id", 18446744073709551615ull}},
                                    json::object{{"id", "0042"}}}));
   ASSERT_TRUE(r) << describe(r);
@@ -340,25 +348,28 @@ TEST(SnapshotParser, RejectsUnknownFieldNamingItsPath) {
   EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "executionId", "executionId: unknown field"));
 
   s = minimal();
-  s["steps"] = json::array{json::object{{"name", "a"}},
-                           json::object{{"name", "b"}, {"candidates", 3}}};
+  s["steps"] =
+      json::array{json::object{{"name", "a"}}, json::object{{"name", "b"}, {"candidates", 3}}};
   EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "steps[1].candidates",
                          "steps[1].candidates: unknown field"));
 
-  EXPECT_TRUE(fails_with(with_evaluations({json::object{{"id", "a"}}, json::object{{"id", "b"}, {"score", 1}}}),
-                         Errc::kInvalidSnapshot, "steps[0].evaluations[1].score",
-                         "steps[0].evaluations[1].score: unknown field"));
+  EXPECT_TRUE(fails_with(
+      with_evaluations({json::object{{"id", "a"}}, json::object{{"id", "b"}, {"score", 1}}}),
+      Errc::kInvalidSnapshot, "steps[0].evaluations[1].score",
+      "steps[0].evaluations[1].score: unknown field"));
 
   s = minimal();
   s["odd key"] = 1;
-  EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "[\"odd key\"]", "[\"odd key\"]: unknown field"));
+  EXPECT_TRUE(
+      fails_with(s, Errc::kInvalidSnapshot, "[\"odd key\"]", "[\"odd key\"]: unknown field"));
 }
 
 TEST(SnapshotParser, RejectsEmptyOrOverlongIdentifiers) {
   for (const char* field : {"id", "app", "pipeline"}) {
     json::object s = minimal();
     s[field] = "";
-    EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, field, std::string(field) + ": must not be empty"));
+    EXPECT_TRUE(
+        fails_with(s, Errc::kInvalidSnapshot, field, std::string(field) + ": must not be empty"));
     s[field] = std::string(201, 'x');
     EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, field,
                            std::string(field) + ": 201 bytes exceed the maximum of 200"));
@@ -366,7 +377,8 @@ TEST(SnapshotParser, RejectsEmptyOrOverlongIdentifiers) {
     EXPECT_TRUE(parse(s)) << field;
   }
   EXPECT_TRUE(fails_with(with_evaluations({json::object{{"id", ""}}}), Errc::kInvalidSnapshot,
-                         "steps[0].evaluations[0].id", "steps[0].evaluations[0].id: must not be empty"));
+                         "steps[0].evaluations[0].id",
+                         "steps[0].evaluations[0].id: must not be empty"));
 }
 
 TEST(SnapshotParser, TreatsNullAsAbsentForOptionalFields) {
@@ -389,18 +401,18 @@ TEST(SnapshotParser, TreatsNullAsAbsentForOptionalFields) {
   EXPECT_FALSE(r->steps[0].reasoning);
   EXPECT_TRUE(r->steps[0].evaluations.empty());
 
-  auto e = parse(with_evaluations({json::object{
-      {"id", "a"}, {"passed", nullptr}, {"reasons", nullptr}, {"scores", nullptr}}}));
+  auto e = parse(with_evaluations(
+      {json::object{{"id", "a"}, {"passed", nullptr}, {"reasons", nullptr}, {"scores", nullptr}}}));
   ASSERT_TRUE(e) << describe(e);
   EXPECT_FALSE(e->steps[0].evaluations[0].passed);
   EXPECT_EQ(e->steps[0].evaluations[0].reasons, nullptr);
 }
 
 TEST(SnapshotParser, KeepsTheLastOfDuplicateKeys) {
-  auto r = parse_snapshot(
-      R"({"id":"a","app":"b","pipeline":"c","status":"running","status":"failed",)"
-      R"("started_at":0})",
-      {});
+  auto r =
+      parse_snapshot(R"({"id":"a","app":"b","pipeline":"c","status":"running","status":"failed",)"
+                     R"("started_at":0})",
+                     {});
   ASSERT_TRUE(r) << describe(r);
   EXPECT_EQ(r->status, ExecutionStatus::kFailed);
 }
@@ -449,8 +461,9 @@ TEST(SnapshotParser, RejectsImpossibleDates) {
                            "2026-01-01T10:00:00+24:00"}) {
     json::object s = minimal();
     s["started_at"] = text;
-    EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "started_at",
-                           "started_at: \"" + std::string(text) + "\" is not a valid date and time"));
+    EXPECT_TRUE(
+        fails_with(s, Errc::kInvalidSnapshot, "started_at",
+                   "started_at: \"" + std::string(text) + "\" is not a valid date and time"));
   }
 }
 
@@ -458,8 +471,8 @@ TEST(SnapshotParser, RejectsMalformedTimestamps) {
   const std::string expected =
       "expected an RFC 3339 timestamp (2026-11-22T10:00:00.123Z) or integer epoch milliseconds, ";
   for (const char* text : {"2026-11-22", "2026-11-22T10:00:00", "2026-11-22 10:00:00Z",
-                           "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00Zjunk", "26-11-22T10:00:00Z",
-                           "2026-11-22T10:00:00+0100", "yesterday", ""}) {
+                           "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00Zjunk",
+                           "26-11-22T10:00:00Z", "2026-11-22T10:00:00+0100", "yesterday", ""}) {
     json::object s = minimal();
     s["steps"] = json::array{json::object{{"name", "a"}, {"ended_at", text}}};
     EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "steps[0].ended_at",
@@ -467,7 +480,8 @@ TEST(SnapshotParser, RejectsMalformedTimestamps) {
   }
   json::object s = minimal();
   s["started_at"] = 1.7e12;
-  EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "started_at", "started_at: " + expected + "got a number"));
+  EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "started_at",
+                         "started_at: " + expected + "got a number"));
   s["started_at"] = nullptr;
   EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "started_at",
                          "started_at: expected a timestamp, got null"));
@@ -476,8 +490,9 @@ TEST(SnapshotParser, RejectsMalformedTimestamps) {
 TEST(SnapshotParser, RejectsTimestampsOutsideYearsOneToNineThousandNineHundredNinetyNine) {
   json::object s = minimal();
   s["started_at"] = "0001-01-01T00:00:00+00:01";
-  EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "started_at",
-                         "started_at: \"0001-01-01T00:00:00+00:01\" is outside years 0001..9999 UTC"));
+  EXPECT_TRUE(
+      fails_with(s, Errc::kInvalidSnapshot, "started_at",
+                 "started_at: \"0001-01-01T00:00:00+00:01\" is outside years 0001..9999 UTC"));
   s["started_at"] = 253402300800000;  // 10000-01-01
   EXPECT_TRUE(fails_with(s, Errc::kInvalidSnapshot, "started_at",
                          "started_at: epoch milliseconds outside years 0001..9999"));
@@ -505,9 +520,11 @@ TEST(SnapshotParser, RejectsMoreEvaluationsThanMaxEvaluations) {
   SnapshotLimits limits;
   limits.max_evaluations = 2;
   json::object s = minimal();
-  json::array three{json::object{{"id", "a"}}, json::object{{"id", "b"}}, json::object{{"id", "c"}}};
-  s["steps"] = json::array{json::object{{"name", "a"}, {"evaluations", json::array{three[0], three[1]}}},
-                           json::object{{"name", "b"}, {"evaluations", three}}};
+  json::array three{json::object{{"id", "a"}}, json::object{{"id", "b"}},
+                    json::object{{"id", "c"}}};
+  s["steps"] =
+      json::array{json::object{{"name", "a"}, {"evaluations", json::array{three[0], three[1]}}},
+                  json::object{{"name", "b"}, {"evaluations", three}}};
   EXPECT_TRUE(fails_with(s, Errc::kLimitExceeded, "max_evaluations",
                          "steps[1].evaluations: 3 evaluations exceed max_evaluations (2)", limits));
 }
@@ -523,7 +540,8 @@ TEST(SnapshotParser, RejectsNestingDeeperThanMaxJsonDepth) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::kLimitExceeded);
   EXPECT_EQ(r.error().field, "max_json_depth");
-  EXPECT_THAT(r.error().message, testing::StartsWith("JSON nesting exceeds max_json_depth (4) at line 1"));
+  EXPECT_THAT(r.error().message,
+              testing::StartsWith("JSON nesting exceeds max_json_depth (4) at line 1"));
 }
 
 TEST(SnapshotParser, RejectsStringsLongerThanMaxStringBytes) {
@@ -532,10 +550,12 @@ TEST(SnapshotParser, RejectsStringsLongerThanMaxStringBytes) {
   const std::string at_limit(24, 'x');
   const std::string over(25, 'x');
   json::object s = minimal();
-  s["steps"] = json::array{json::object{{"name", "a"}, {"input", {{"docs", json::array{"short", at_limit}}}}}};
+  s["steps"] = json::array{
+      json::object{{"name", "a"}, {"input", {{"docs", json::array{"short", at_limit}}}}}};
   EXPECT_TRUE(parse(s, limits));
 
-  s["steps"] = json::array{json::object{{"name", "a"}, {"input", {{"docs", json::array{"short", over}}}}}};
+  s["steps"] =
+      json::array{json::object{{"name", "a"}, {"input", {{"docs", json::array{"short", over}}}}}};
   EXPECT_TRUE(fails_with(s, Errc::kLimitExceeded, "max_string_bytes",
                          "steps[0].input.docs[1]: string of 25 bytes exceeds max_string_bytes (24)",
                          limits));
@@ -555,7 +575,8 @@ TEST(SnapshotParser, RejectsStringsLongerThanMaxStringBytes) {
   s = minimal();
   s["steps"] = json::array{json::object{{"name", "a"}, {"reasoning", over}}};
   EXPECT_TRUE(fails_with(s, Errc::kLimitExceeded, "max_string_bytes",
-                         "steps[0].reasoning: string of 25 bytes exceeds max_string_bytes (24)", limits));
+                         "steps[0].reasoning: string of 25 bytes exceeds max_string_bytes (24)",
+                         limits));
 
   s = minimal();
   s["environment"] = over;
@@ -581,7 +602,8 @@ TEST(SnapshotParser, RejectsNulAnywhereNamingTheField) {
        "contains U+0000, which PostgreSQL cannot store"},
       {R"([{"name":"a","output":{"deep":{"k\u0000":1}}}])", "steps[0].output.deep[\"k\\u0000\"]",
        "key contains U+0000, which PostgreSQL cannot store"},
-      {R"([{"name":"a\u0000"}])", "steps[0].name", "contains U+0000, which PostgreSQL cannot store"},
+      {R"([{"name":"a\u0000"}])", "steps[0].name",
+       "contains U+0000, which PostgreSQL cannot store"},
       {R"([{"name":"a","reasoning":"\u0000"}])", "steps[0].reasoning",
        "contains U+0000, which PostgreSQL cannot store"},
       {R"([{"name":"a","evaluations":[{"id":"x","reasons":["ok","\u0000"]}]}])",
@@ -589,18 +611,20 @@ TEST(SnapshotParser, RejectsNulAnywhereNamingTheField) {
       {R"([{"name":"a","evaluations":[{"id":"x\u0000"}]}])", "steps[0].evaluations[0].id",
        "contains U+0000, which PostgreSQL cannot store"},
       {R"([{"name":"a","evaluations":[{"id":"x","scores":{"\u0000":1}}]}])",
-       "steps[0].evaluations[0].scores[\"\\u0000\"]", "key contains U+0000, which PostgreSQL cannot store"},
+       "steps[0].evaluations[0].scores[\"\\u0000\"]",
+       "key contains U+0000, which PostgreSQL cannot store"},
   };
   for (const Case& c : cases) {
     std::string input = R"({"id":"a","app":"b","pipeline":"c","status":"completed",)"
                         R"("started_at":0,"steps":)" +
                         std::string(c.json_fragment) + "}";
     EXPECT_TRUE(text_fails_with(input, Errc::kInvalidSnapshot, c.field,
-                           std::string(c.field) + ": " + c.message));
+                                std::string(c.field) + ": " + c.message));
   }
   EXPECT_TRUE(text_fails_with(
       R"({"id":"a","app":"b","pipeline":"c","status":"completed","started_at":0,"metadata":{"x":"\u0000"}})",
-      Errc::kInvalidSnapshot, "metadata.x", "metadata.x: contains U+0000, which PostgreSQL cannot store"));
+      Errc::kInvalidSnapshot, "metadata.x",
+      "metadata.x: contains U+0000, which PostgreSQL cannot store"));
 }
 
 TEST(SnapshotParser, RejectsNumbersOutOfRange) {
@@ -628,9 +652,9 @@ TEST(SnapshotParser, RejectsNonJsonWithPosition) {
   EXPECT_EQ(r.error().field, "");
   EXPECT_EQ(r.error().message, "invalid JSON at line 2, column 10 (byte 21): syntax error");
 
-  for (std::string_view input : {std::string_view(""), std::string_view("{"),
-                                 std::string_view("{\"id\":\"a\"} {}"),
-                                 std::string_view("{\"id\":\"a\",}"), std::string_view("\0{}", 3)}) {
+  for (std::string_view input :
+       {std::string_view(""), std::string_view("{"), std::string_view("{\"id\":\"a\"} {}"),
+        std::string_view("{\"id\":\"a\",}"), std::string_view("\0{}", 3)}) {
     auto e = parse_snapshot(input, {});
     ASSERT_FALSE(e) << input;
     EXPECT_EQ(e.error().code, Errc::kInvalidJson) << input;
@@ -640,9 +664,9 @@ TEST(SnapshotParser, RejectsNonJsonWithPosition) {
 
 TEST(SnapshotParser, RejectsTopLevelThatIsNotAnObject) {
   EXPECT_TRUE(text_fails_with("[]", Errc::kInvalidSnapshot, "",
-                         "expected a JSON object at the top level, got an array"));
+                              "expected a JSON object at the top level, got an array"));
   EXPECT_TRUE(text_fails_with("\"x\"", Errc::kInvalidSnapshot, "",
-                         "expected a JSON object at the top level, got a string"));
+                              "expected a JSON object at the top level, got a string"));
 }
 
 TEST(SnapshotParser, QuotesLongValuesShortInMessages) {
