@@ -187,6 +187,7 @@ void Writer::run() {
   // Thread names hold at most 15 characters.
   const std::string thread_name = ("xrayd-writer-" + std::to_string(id_)).substr(0, 15);
   pthread_setname_np(pthread_self(), thread_name.c_str());
+  unavailable_since_ = Clock::now();
   try {
     loop();
   } catch (const std::exception& e) {
@@ -198,6 +199,7 @@ void Writer::run() {
     MutexLock lock(cancel_mu_);
     canceler_.reset();
   }
+  if (conn_ == nullptr) metrics_.pg_unavailable_ms += whole_ms(Clock::now() - unavailable_since_);
   conn_.reset();
   connected_.store(false, std::memory_order_relaxed);
   log_.info(name_, "stopped");
@@ -226,7 +228,6 @@ void Writer::fail(const char* what) {
 }
 
 void Writer::loop() {
-  unavailable_since_ = Clock::now();
   for (;;) {
     if (past_deadline()) {
       answer_all_shutting_down();
@@ -385,16 +386,15 @@ PgResult<void> Writer::write_once(Records records) {
     if (!r->step_rows.empty()) steps.push_back(r->step_rows);
     if (!r->evaluation_rows.empty()) evaluations.push_back(r->evaluation_rows);
   }
-  if (auto copied = conn_->copy_in(statements().copy_executions, executions); !copied)
-    return copied;
+  const Statements& sql = statements();
+  if (auto copied = conn_->copy_in(sql.copy_executions, executions); !copied) return copied;
   if (!steps.empty()) {
-    if (auto copied = conn_->copy_in(statements().copy_steps, steps); !copied) return copied;
+    if (auto copied = conn_->copy_in(sql.copy_steps, steps); !copied) return copied;
   }
   if (!evaluations.empty()) {
-    if (auto copied = conn_->copy_in(statements().copy_evaluations, evaluations); !copied)
-      return copied;
+    if (auto copied = conn_->copy_in(sql.copy_evaluations, evaluations); !copied) return copied;
   }
-  auto tags = conn_->pipeline(statements().merge_and_commit);
+  auto tags = conn_->pipeline(sql.merge_and_commit);
   if (!tags) return tags.error();
   // Invariant 1: COMMIT in an aborted transaction answers "ROLLBACK" without
   // an error; only the tag "COMMIT" means the rows are committed.

@@ -20,7 +20,10 @@
 //     data is rolled back and its records are written one by one, so every
 //     other record commits (invariant 5);
 //   - Errc::kShuttingDown, for records still unwritten when stop()'s deadline
-//     passes (invariant 8).
+//     passes (invariant 8);
+//   - Errc::kDatabaseUnavailable, for the records in hand when an exception
+//     (a bug) ends the writer thread; it is logged and counted
+//     (writer_exceptions), and the writer stays disconnected.
 // A lost connection or a transient error (see PgError) is not an outcome: the
 // writer keeps the batch, reconnects with exponential backoff between
 // reconnect_min and reconnect_max (with jitter), and writes the batch again,
@@ -91,7 +94,8 @@ class Writer {
   // request_stop(deadline), then waits for the thread to exit. Once the
   // deadline has passed it also cancels the writer's running statement
   // (repeatedly, until the thread exits), so a statement waiting on a lock
-  // does not hold shutdown. Every record is answered when this returns.
+  // does not hold shutdown. When this returns, every record this writer took
+  // and, if the deadline passed, every record left in the queue is answered.
   void stop(Clock::time_point deadline);
 
   // True while the writer holds a live connection (for /readyz and
