@@ -37,7 +37,7 @@ Snapshot parse(const json::value& v) {
   auto r = parse_snapshot(json::serialize(v), SnapshotLimits{});
   if (!r) {
     ADD_FAILURE() << r.error().field << ": " << r.error().message;
-    return std::move(parse_snapshot(json::serialize(minimal()), SnapshotLimits{}).value());
+    return parse_snapshot(json::serialize(minimal()), SnapshotLimits{}).value();
   }
   return std::move(*r);
 }
