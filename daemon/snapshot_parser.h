@@ -35,7 +35,9 @@ inline constexpr std::size_t kMaxIdentifierBytes = 200;
 // strings (an offset or Z; fractional seconds are truncated to microseconds;
 // a leap second :60 rolls into the next minute, as in PostgreSQL) or integer
 // epoch milliseconds, and must fall in years 0001..9999 UTC. A duplicated
-// object key keeps its last value, as jsonb does.
+// object key keeps its last value, as jsonb does. Numbers are kept as
+// Boost.JSON reads them: integers exact up to 64 bits, anything else as a
+// double (so 123456789012345678901 and 0.1000000000000000055 are rounded).
 //
 // Errors (InputError::code, InputError::field):
 //   kInvalidJson      "" — not JSON, invalid UTF-8 or trailing data; the

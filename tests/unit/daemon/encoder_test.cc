@@ -37,7 +37,7 @@ Snapshot parse(const json::value& v) {
   auto r = parse_snapshot(json::serialize(v), SnapshotLimits{});
   if (!r) {
     ADD_FAILURE() << r.error().field << ": " << r.error().message;
-    return std::move(parse_snapshot(json::serialize(minimal()), SnapshotLimits{}).value());
+    return parse_snapshot(json::serialize(minimal()), SnapshotLimits{}).value();
   }
   return std::move(*r);
 }
@@ -514,24 +514,29 @@ std::vector<std::string> headline_queries() {
   return queries;
 }
 
-json::object filtering_run(const std::string& id, const std::string& pipeline, int candidates,
+// A run whose filter step rates `rated` candidates against minRating 4.0 and
+// keeps `kept` of them, plus one candidate that fails on price alone.
+json::object filtering_run(const std::string& id, const std::string& pipeline, int rated,
                            int kept) {
   json::array evaluations;
-  for (int i = 0; i < candidates; ++i) {
-    json::object e{{"id", "B" + std::to_string(i)},
-                   {"passed", i < kept},
-                   {"scores", {{"rating", i < kept ? 4.5 : 3.1}}}};
+  for (int i = 0; i < rated; ++i) {
+    json::object e{{"id", "B" + std::to_string(i)}, {"passed", i < kept}};
+    e["scores"] = {{"rating", i < kept ? 4.5 : 3.1}, {"price", 20}};
     if (i >= kept) e["reasons"] = json::array{"rating 3.1 < 4.0"};
     evaluations.push_back(std::move(e));
   }
+  evaluations.push_back(json::object{{"id", "P0"},
+                                     {"passed", false},
+                                     {"scores", {{"rating", 4.8}, {"price", 49.99}}},
+                                     {"reasons", json::array{"price 49.99 > 40"}}});
   json::object s = {{"id", id},
                     {"app", "shopping-assistant"},
                     {"pipeline", pipeline},
                     {"status", "completed"},
                     {"started_at", "2026-11-22T10:00:00Z"}};
   s["steps"] = json::array{json::object{{"name", "search"}},
-                           json::object{{"name", "filter_by_rating"},
-                                        {"filters", {{"minRating", 4.0}}},
+                           json::object{{"name", "filter_candidates"},
+                                        {"filters", {{"minRating", 4.0}, {"maxPrice", 40}}},
                                         {"evaluations", std::move(evaluations)}}};
   return s;
 }
@@ -540,20 +545,22 @@ TEST_F(EncoderInPostgres, AnswersTheHeadlineQuestionsOfTheSchemaDoc) {
   std::vector<std::string> queries = headline_queries();
   ASSERT_EQ(queries.size(), 2u)
       << "docs/schema.md: expected two sql blocks under Headline questions";
-  ASSERT_EQ(load(filtering_run("run-95", "competitor-selection", 20, 1)), "");  // 95 % eliminated
-  ASSERT_EQ(load(filtering_run("run-50", "competitor-selection", 10, 5)), "");  // 50 %
-  ASSERT_EQ(load(filtering_run("run-100", "price-check", 10, 0)), "");  // 100 %, other pipeline
-  ASSERT_EQ(load(filtering_run("run-90", "price-check", 10, 1)), "");   // exactly 90 %: not more
+  ASSERT_EQ(load(filtering_run("run-95", "competitor-selection", 19, 1)), "");  // 19 of 20 out
+  ASSERT_EQ(load(filtering_run("run-50", "competitor-selection", 9, 5)), "");   // 5 of 10
+  ASSERT_EQ(load(filtering_run("run-100", "price-check", 9, 0)), "");           // all 10
+  ASSERT_EQ(load(filtering_run("run-90", "price-check", 19, 2)),
+            "");  // 18 of 20: not more than 90 %
 
-  std::vector<Row> eliminating = rows(queries[0]);
   std::vector<std::string> runs;
-  for (const Row& r : eliminating) runs.push_back(r.at(1).value_or(""));
+  for (const Row& r : rows(queries[0])) runs.push_back(r.at(1).value_or(""));
   EXPECT_THAT(runs, testing::UnorderedElementsAre("run-95", "run-100"));
 
+  // Only the rating failures, each with its reasons; never P0, which failed on price.
   std::vector<Row> failed = rows(queries[1]);
-  EXPECT_EQ(failed.size(), 19u + 5u + 10u + 9u);
+  EXPECT_EQ(failed.size(), 18u + 4u + 9u + 17u);
   for (const Row& r : failed) {
     EXPECT_THAT(r, testing::Contains(std::optional<std::string>("{\"rating 3.1 < 4.0\"}")));
+    EXPECT_THAT(r, testing::Not(testing::Contains(std::optional<std::string>("P0"))));
   }
 }
 
