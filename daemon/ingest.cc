@@ -56,14 +56,7 @@ void Ingest::submit(std::string_view json, Transport transport,
   std::string id = record->id;
   auto shared_done = std::make_shared<ResultCallback>(std::move(done));
   record->on_done = [this, shared_done, app, id, received_at](Outcome outcome) {
-    // Writer thread. Counting happens here so both transports count alike.
-    if (!outcome.error) {
-      metrics_.committed.fetch_add(1, std::memory_order_relaxed);
-    } else if (outcome.error == xray::Errc::kRejectedByDatabase) {
-      metrics_.rejected_by_database.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      metrics_.failed.fetch_add(1, std::memory_order_relaxed);
-    }
+    // Writer thread (which counts the outcome itself).
     metrics_.ack_seconds.observe_seconds(std::chrono::steady_clock::now() - received_at);
     (*shared_done)({outcome.error, std::move(outcome.message), "", app, id});
   };
