@@ -10,13 +10,14 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "sdk/src/file_layer.h"
 #include "sdk/src/spool.h"
 #include "sdk/src/spool_format.h"
-#include "tests/integration/sdk_daemon.h"
+#include "tests/support/daemon_process.h"
 #include "tests/support/pg_server.h"
 #include "tests/unit/sdk/fake_daemon.h"
 #include "tests/unit/sdk/temp_dir.h"
@@ -30,18 +31,18 @@ using std::chrono::milliseconds;
 using testing::PgServer;
 using testing::TempDir;
 using testing::wait_until;
-using testing::XraydProcess;
+using testing::DaemonProcess;
 
 class SdkIntegration : public ::testing::Test {
  protected:
   void SetUp() override { PgServer::shared().reset_database(); }
   void TearDown() override {
-    if (HasFailure() && daemon_) std::cerr << "xrayd log:\n" << daemon_->log() << std::endl;
+    if (HasFailure()) std::cerr << "xrayd log:\n" << daemon_.log() << std::endl;
   }
 
   ClientConfig config() {
     ClientConfig c;
-    c.socket_path = dir_ / "x.sock";
+    c.socket_path = daemon_.socket_path();  // where the daemon listens once started
     c.app = "sdk-it";
     c.environment = "test";
     c.spool_dir = dir_ / "spool";
@@ -55,11 +56,9 @@ class SdkIntegration : public ::testing::Test {
     return c;
   }
 
-  // Starts the real daemon; the test must ASSERT_TRUE on the result.
-  [[nodiscard]] bool start_daemon(const std::string& http_listen = "127.0.0.1:0") {
-    daemon_ = std::make_unique<XraydProcess>(dir_ / "x.sock", PgServer::shared().conninfo(),
-                                             dir_ / "xrayd.log", http_listen);
-    return daemon_->start();
+  // Starts (or restarts) the real daemon; the test must ASSERT_TRUE on the result.
+  [[nodiscard]] bool start_daemon() {
+    return daemon_.start(PgServer::shared().conninfo(), {"--writers=1"});
   }
 
   // Records `n` executions of a small three-step pipeline; returns their ids.
@@ -107,8 +106,8 @@ class SdkIntegration : public ::testing::Test {
     return total;
   }
 
-  TempDir dir_;
-  std::unique_ptr<XraydProcess> daemon_;
+  TempDir dir_;  // the spool
+  DaemonProcess daemon_;
 };
 
 TEST_F(SdkIntegration, StoresStepsAndEvaluationsAsRecorded) {
@@ -128,7 +127,7 @@ TEST_F(SdkIntegration, StoresStepsAndEvaluationsAsRecorded) {
             "search,filter,select");
   EXPECT_EQ(pg.query("SELECT candidate_id || ' ' || passed || ' ' || array_to_string(reasons, ';') "
                      "FROM evaluations WHERE app = 'sdk-it' AND position = 0"),
-            "B1 f price 49.99 > 40");
+            "B1 false price 49.99 > 40");
 }
 
 TEST_F(SdkIntegration, SpoolGrowsWhileDaemonIsAbsentThenDrainsExactlyOnce) {
@@ -192,8 +191,9 @@ TEST_F(SdkIntegration, NextProcessReplaysEveryCompleteRecordAfterSigkill) {
 
   ASSERT_TRUE(start_daemon());
   Client client(config());  // the next process: replays at start
-  ASSERT_TRUE(wait_until([&] { return spool_files() == 0; }, std::chrono::seconds(60)));
-  EXPECT_EQ(client.counters().replayed, expected.size());
+  ASSERT_TRUE(wait_until([&] { return client.counters().replayed == expected.size(); },
+                         std::chrono::seconds(60)));
+  EXPECT_TRUE(wait_until([&] { return spool_files() == 0; }));
   EXPECT_GE(client.counters().spool_corrupt, 1u);
   EXPECT_EQ(stored_ids(), expected);
   EXPECT_EQ(stored_rows(), static_cast<long>(expected.size()));
@@ -207,7 +207,7 @@ TEST_F(SdkIntegration, CompleteReturnsPromptlyWhileDaemonIsFrozenThenDelivers) {
   auto ids = record(client, 5);
   ASSERT_TRUE(wait_until([&] { return client.counters().committed == 5; }));
 
-  daemon_->freeze();
+  daemon_.send_signal(SIGSTOP);
   // Invariant 6: the application's thread never waits for the daemon. A
   // blocked complete() would take at least the ack timeout (1 s).
   auto slowest = std::chrono::steady_clock::duration::zero();
@@ -227,7 +227,7 @@ TEST_F(SdkIntegration, CompleteReturnsPromptlyWhileDaemonIsFrozenThenDelivers) {
   EXPECT_GE(client.counters().spooled, 30u);
   EXPECT_GT(spool_files(), 0u);
 
-  daemon_->thaw();
+  daemon_.send_signal(SIGCONT);
   ASSERT_TRUE(wait_until([&] { return stored_rows() == 35 && spool_files() == 0; },
                          std::chrono::seconds(30)));
   EXPECT_EQ(stored_ids(), ids);
@@ -256,7 +256,7 @@ TEST_F(SdkIntegration, ReplaysUnacknowledgedSnapshotsAfterDaemonCrash) {
   Client client(config());
   auto ids = record(client, 200);
   // Crash the daemon while frames are in flight, and keep recording.
-  daemon_->crash();
+  daemon_.kill_now();
   auto more = record(client, 200);
   ids.insert(more.begin(), more.end());
   ASSERT_TRUE(client.flush(milliseconds(5000)));
@@ -273,11 +273,10 @@ TEST_F(SdkIntegration, ReplaysUnacknowledgedSnapshotsAfterDaemonCrash) {
 }
 
 TEST_F(SdkIntegration, DeliversOverHttpWhenTheSocketIsUnavailable) {
-  const int port = XraydProcess::free_port();
-  ASSERT_TRUE(start_daemon("127.0.0.1:" + std::to_string(port)));
+  ASSERT_TRUE(start_daemon());
   ClientConfig c = config();
   c.socket_path = dir_ / "no-such.sock";
-  c.http_endpoint = "http://127.0.0.1:" + std::to_string(port);
+  c.http_endpoint = "http://127.0.0.1:" + std::to_string(daemon_.http_port());
   Client client(c);
   auto ids = record(client, 10);
   ASSERT_TRUE(client.flush(milliseconds(10000)));
