@@ -19,7 +19,9 @@ const char* to_string(LogLevel level) {
 
 Client::Client(ClientConfig config)
     : core_(std::make_shared<sdk::Core>(std::move(config))),
-      sender_(std::make_unique<sdk::Sender>(core_)) {}
+      sender_(std::make_unique<sdk::Sender>(core_)) {
+  sdk::prime_uuid_seed();  // here, not on the first recording thread (invariant 6)
+}
 
 Client::~Client() {
   // Send or spool what is pending, within the configured time, then stop the

@@ -75,6 +75,8 @@ std::string format_uuid_v7(std::uint64_t unix_ms, std::uint16_t counter, std::ui
   return out;
 }
 
+void prime_uuid_seed() { (void)process_seed(); }
+
 std::string make_uuid_v7() {
   thread_local Generator generator;
   return generator.next();

@@ -6,7 +6,9 @@
 // it overflows the timestamp borrows from the next millisecond. Ids from
 // different threads or processes are unique (62 random bits per id) and
 // ordered by time to the millisecond. Any thread may call; each thread has its
-// own generator, seeded once per process from std::random_device.
+// own generator, seeded without system calls from a per-process seed that
+// std::random_device provides once (prime_uuid_seed(), called by the Client's
+// constructor, so that recording threads never read /dev/urandom).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,10 @@ namespace xray::sdk {
 
 // A new UUIDv7 in canonical form: 8-4-4-4-12 lowercase hex digits.
 std::string make_uuid_v7();
+
+// Draws the per-process seed now if that has not happened yet (may read
+// /dev/urandom). make_uuid_v7() does it on first use otherwise.
+void prime_uuid_seed();
 
 // The canonical text of the UUIDv7 with these fields (only the low 48, 12 and
 // 62 bits are used). Pure; for the generator and tests.

@@ -99,7 +99,8 @@ class Client {
  public:
   // Starts the sender thread. Never fails: an unusable spool directory or an
   // absent daemon is logged and handled like a full spool or a down daemon.
-  // The constructor does no I/O besides starting the thread.
+  // The constructor's only I/O is one read of a random seed (std::random_device)
+  // per process; the spool is opened on the sender thread.
   explicit Client(ClientConfig config);
   // flush(config.shutdown_timeout), then stops the sender; snapshots still in
   // memory at that point are spooled. Returns within the timeout whatever

@@ -247,6 +247,27 @@ TEST_F(SenderTest, DropsOnTheCallersThreadBeyondTheMemoryLimit) {
   EXPECT_EQ(n.memory_bytes, 0u);
 }
 
+TEST_F(SenderTest, SpoolsBacklogWhenWindowIsFullAndMemoryIsTight) {
+  // One frame in flight that is never acked; further snapshots would wait in
+  // memory, but beyond half the memory limit they go to the spool instead.
+  FakeDaemon daemon(socket_path(), FakeDaemon::never_answer());
+  ClientConfig c = config();
+  c.max_inflight = 1;
+  c.memory_limit_bytes = 2000;
+  c.ack_timeout = milliseconds(60000);
+  Client client(c);
+  for (int i = 0; i < 10; ++i) {
+    record(client, 1);  // ~300 bytes each
+    // Pace the application so the sender keeps up: no drops on this side.
+    ASSERT_TRUE(wait_until([&] { return client.counters().memory_bytes <= 1300; }));
+  }
+  Counters n = client.counters();
+  EXPECT_EQ(n.dropped, 0u);
+  EXPECT_EQ(daemon.frames(), 1u);
+  EXPECT_GE(n.spooled, 5u);
+  EXPECT_LE(n.memory_bytes, c.memory_limit_bytes / 2 + 400);
+}
+
 TEST_F(SenderTest, ReconnectsAfterDaemonRestart) {
   auto daemon = std::make_unique<FakeDaemon>(socket_path(), FakeDaemon::commit_all());
   Client client(config());
