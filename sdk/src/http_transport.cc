@@ -66,9 +66,9 @@ Result<void> HttpClient::wait(short events, std::chrono::steady_clock::time_poin
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return make_error_code(Errc::kTimeout);
+    if (left.count() <= 0 || (abort_ && abort_())) return make_error_code(Errc::kTimeout);
     pollfd p{fd_, events, 0};
-    int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count() + 1, 1000)));
+    int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count() + 1, 50)));
     if (n > 0) return {};
     if (n < 0 && errno != EINTR) return last_error();
   }
@@ -248,7 +248,9 @@ Result<int> HttpClient::post_snapshot(std::string_view json,
     if (!reused) {
       if (auto c = connect(deadline); !c) return c.error();
     }
-    std::string request = "POST /v1/executions HTTP/1.1\r\nHost: " + endpoint_.host + ":" +
+    const bool ipv6 = endpoint_.host.find(':') != std::string::npos;
+    std::string request = "POST /v1/executions HTTP/1.1\r\nHost: " +
+                          (ipv6 ? "[" + endpoint_.host + "]" : endpoint_.host) + ":" +
                           std::to_string(endpoint_.port) +
                           "\r\nContent-Type: application/json\r\nContent-Length: " +
                           std::to_string(json.size()) + "\r\nConnection: keep-alive\r\n\r\n";

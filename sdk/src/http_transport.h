@@ -2,13 +2,14 @@
 // `POST /v1/executions` (application/json) over HTTP/1.1 keep-alive and
 // returns the status, which xrayd sends only after the commit (DESIGN §4).
 //
-// Calls block the sender thread until the response or the deadline, never
-// longer; there is no other use of the connection meanwhile. Used by the
-// sender thread only.
+// Calls block the sender thread until the response, the deadline or the
+// abort predicate says stop (checked every 50 ms), never longer; there is no
+// other use of the connection meanwhile. Used by the sender thread only.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,9 @@ struct HttpEndpoint {
 
 class HttpClient {
  public:
-  explicit HttpClient(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  // `abort` (optional) cuts a waiting call short, as if its deadline had passed.
+  explicit HttpClient(HttpEndpoint endpoint, std::function<bool()> abort = {})
+      : endpoint_(std::move(endpoint)), abort_(std::move(abort)) {}
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -46,6 +49,7 @@ class HttpClient {
   void close();
 
   HttpEndpoint endpoint_;
+  std::function<bool()> abort_;
   int fd_ = -1;
 };
 

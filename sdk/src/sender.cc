@@ -79,7 +79,12 @@ void Sender::run() {
     if (!config_.http_endpoint.empty()) {
       auto endpoint = parse_http_endpoint(config_.http_endpoint);
       if (endpoint) {
-        http_ = std::make_unique<HttpClient>(std::move(*endpoint));
+        // A request in progress gives way to a flush deadline or stop, so
+        // that flush() and the destructor keep their time limits.
+        http_ = std::make_unique<HttpClient>(std::move(*endpoint), [this] {
+          auto spill = core_->spill_deadline();
+          return stop_.load() || (spill && Clock::now() >= *spill);
+        });
       } else {
         core_->log(LogLevel::kError, "ignoring bad http_endpoint '" + config_.http_endpoint + "'");
       }

@@ -157,6 +157,17 @@ TEST(HttpClient, TimesOutWhenServerNeverAnswers) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1500));
 }
 
+TEST(HttpClient, GivesUpWhenAbortSaysSo) {
+  FakeHttpServer server([](const std::string&) { return std::string(); });
+  auto start = std::chrono::steady_clock::now();
+  HttpClient client({"127.0.0.1", server.port()},
+                    [&] { return std::chrono::steady_clock::now() - start > milliseconds(100); });
+  auto r = client.post_snapshot("{}", std::chrono::steady_clock::now() + milliseconds(60000));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), Errc::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
+}
+
 TEST(HttpClient, FailsToConnectWhenNobodyListens) {
   std::uint16_t port = 0;
   {
