@@ -303,13 +303,20 @@ class HttpConnection {
 
     stream_.expires_after(seconds_to_ns(w_.opts.timeout_s));
     auto [wec, wn] = co_await http::async_write(stream_, req, kAsTuple);
+    // Even when the write fails, try to read: a server may answer before the
+    // body is in (413, 400) and close, which breaks our write.
+    if (wec) stream_.expires_after(std::chrono::seconds(1));
     http::response<http::string_body> res;
-    error_code rec = wec;
-    if (!wec) std::tie(rec, std::ignore) = co_await http::async_read(stream_, buffer_, res, kAsTuple);
+    auto [rec, rn] = co_await http::async_read(stream_, buffer_, res, kAsTuple);
+    if (wec && !rec) {
+      close();
+      co_return classify(res);
+    }
     if (rec) {
       close();
+      if (wec) co_return Answer{Outcome::kError, "write: " + wec.message()};
       if (rec == beast::error::timeout) co_return Answer{Outcome::kTimeout, "no response in time"};
-      co_return Answer{Outcome::kError, std::string(wec ? "write: " : "read: ") + rec.message()};
+      co_return Answer{Outcome::kError, "read: " + rec.message()};
     }
     if (!res.keep_alive()) close();
     co_return classify(res);
