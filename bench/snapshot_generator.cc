@@ -305,6 +305,13 @@ std::size_t SnapshotGenerator::candidates_for(std::uint64_t index) const {
   return static_cast<std::size_t>(std::max<std::int64_t>(1, n));
 }
 
+std::string SnapshotGenerator::id_for(std::uint64_t index) const {
+  Rng rng(stream_seed(options_.seed, index, 3));
+  const std::int64_t started_ms = options_.base_time_ms + static_cast<std::int64_t>(index) * 50;
+  std::string uuid = uuid_v7(started_ms, rng);
+  return options_.run_prefix.empty() ? uuid : options_.run_prefix + "-" + uuid;
+}
+
 GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
   GeneratedSnapshot snap;
   snap.candidates = candidates_for(index);
@@ -312,8 +319,7 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
   Rng rng(stream_seed(options_.seed, index, 2));
 
   const std::int64_t started_ms = options_.base_time_ms + static_cast<std::int64_t>(index) * 50;
-  snap.id = options_.run_prefix.empty() ? uuid_v7(started_ms, rng)
-                                        : options_.run_prefix + "-" + uuid_v7(started_ms, rng);
+  snap.id = id_for(index);
 
   const Category& cat = rng.pick(kCategories);
   const std::string product = product_id(rng);

@@ -63,6 +63,8 @@ struct GeneratorOptions {
 
 struct GeneratedSnapshot {
   std::string id;
+  // Always begins with {"id":" and the id, unescaped when run_prefix has no
+  // character JSON escapes (xray-load relies on this to reuse bodies).
   std::string json;
   std::size_t candidates = 0;   // candidates found by candidate_search
   std::size_t steps = 0;        // always 5
@@ -79,6 +81,9 @@ class SnapshotGenerator {
 
   // The candidate count generate(index) uses, without building the JSON.
   std::size_t candidates_for(std::uint64_t index) const;
+
+  // The id generate(index) gives, without building the JSON.
+  std::string id_for(std::uint64_t index) const;
 
   const GeneratorOptions& options() const { return options_; }
 

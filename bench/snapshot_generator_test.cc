@@ -72,6 +72,8 @@ TEST(SnapshotGenerator, IdsAreUniqueUuidV7AndCarryTheRunPrefix) {
   const auto s = p.generate(3);
   EXPECT_EQ(s.id, "r42-" + g.generate(3).id);
   EXPECT_EQ(parse_object(s.json).at("id").as_string(), s.id);
+  EXPECT_EQ(p.id_for(3), s.id);
+  EXPECT_EQ(s.json.rfind("{\"id\":\"" + s.id + "\",", 0), 0u);  // xray-load's --pool relies on it
 }
 
 TEST(SnapshotGenerator, ProducesValidJsonWithOnlyTheWireFormatFields) {
