@@ -1,8 +1,8 @@
 #include "bench/latency_histogram.h"
 
-#include <chrono>
-
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 namespace xray::bench {
 namespace {

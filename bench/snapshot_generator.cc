@@ -86,14 +86,14 @@ constexpr std::array<Category, 8> kCategories{{
 // Brands include non-ASCII UTF-8 and an apostrophe so the daemon's string
 // handling is exercised by every run, as real catalog data would.
 constexpr std::array<const char*, 16> kBrands{
-    "Hydro Peak", "Northfield", "Küchenwerk", "Aurora", "Trailmark", "Lumos", "Verde & Co",
-    "Zenfold",    "Brightline", "Olympus Gear", "Café Pro", "Ironleaf", "Nordvik", "Solace",
-    "O'Malley",   "Keystone"};
+    "Hydro Peak", "Northfield", "Küchenwerk", "Aurora",       "Trailmark", "Lumos",
+    "Verde & Co", "Zenfold",    "Brightline", "Olympus Gear", "Café Pro",  "Ironleaf",
+    "Nordvik",    "Solace",     "O'Malley",   "Keystone"};
 
 constexpr std::array<const char*, 4> kModels{"gpt-4o-mini", "claude-3-5-haiku", "gpt-4.1-mini",
                                              "llama-3.1-70b"};
 
-constexpr std::array<const char*, 8> kKeywordAdds{"best",    "cheap",     "review", "top rated",
+constexpr std::array<const char*, 8> kKeywordAdds{"best",    "cheap",     "review",  "top rated",
                                                   "premium", "for women", "for men", "gift"};
 
 // --- JSON text building. Plain appends: the generator must be much faster
@@ -103,10 +103,18 @@ void append_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -190,7 +198,8 @@ void append_time(std::string& out, std::int64_t epoch_ms) {
 
 // UUIDv7 layout: 48-bit Unix ms, version 7, 12 random bits, variant 10, 62 random bits.
 std::string uuid_v7(std::int64_t epoch_ms, Rng& rng) {
-  const std::uint64_t hi = (static_cast<std::uint64_t>(epoch_ms) << 16) | 0x7000 | (rng.next() & 0x0FFF);
+  const std::uint64_t hi =
+      (static_cast<std::uint64_t>(epoch_ms) << 16) | 0x7000 | (rng.next() & 0x0FFF);
   const std::uint64_t lo = (rng.next() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
@@ -323,9 +332,8 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
 
   const Category& cat = rng.pick(kCategories);
   const std::string product = product_id(rng);
-  const std::string product_title = std::string(rng.pick(kBrands)) + " " +
-                                    rng.pick(cat.features) + " " + rng.pick(cat.nouns) + " " +
-                                    rng.pick(cat.sizes);
+  const std::string product_title = std::string(rng.pick(kBrands)) + " " + rng.pick(cat.features) +
+                                    " " + rng.pick(cat.nouns) + " " + rng.pick(cat.sizes);
 
   // Filter thresholds of this execution.
   const std::int64_t price_min = 10;
@@ -355,7 +363,8 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
       {{300, 900}, {80, 250}, {1, 5}, {5, 40}, {400, 1200}}};
   for (std::size_t i = 0; i < 5; ++i) {
     // Large candidate sets take proportionally longer to filter and rank.
-    const std::int64_t scale = (i == 2 || i == 3) ? 1 + static_cast<std::int64_t>(snap.candidates) / 200 : 1;
+    const std::int64_t scale =
+        (i == 2 || i == 3) ? 1 + static_cast<std::int64_t>(snap.candidates) / 200 : 1;
     t += rng.between(kDurations[i].first, kDurations[i].second) * scale;
     bounds[i + 1] = t;
   }
@@ -410,8 +419,7 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
   }
   out += "]},\"reasoning\":";
   append_string(out, "generated " + std::to_string(keywords.size()) +
-                         " search keywords from the product title and category '" + cat.name +
-                         "'");
+                         " search keywords from the product title and category '" + cat.name + "'");
   out += ",\"metadata\":{\"model\":";
   append_string(out, model);
   out += ",\"promptTokens\":";
@@ -517,12 +525,11 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
   out += "},\"evaluations\":[";
   out += evals;
   out += "],\"selection\":null,\"reasoning\":";
-  append_string(out, "dropped " + std::to_string(dropped) + " of " +
-                         std::to_string(cands.size()) + " candidates: " +
-                         std::to_string(drop_price) + " outside the price band 10-" +
-                         std::to_string(price_max) + ", " + std::to_string(drop_rating) +
-                         " rated below 4.0, " + std::to_string(drop_reviews) +
-                         " with fewer than 50 reviews");
+  append_string(out, "dropped " + std::to_string(dropped) + " of " + std::to_string(cands.size()) +
+                         " candidates: " + std::to_string(drop_price) +
+                         " outside the price band 10-" + std::to_string(price_max) + ", " +
+                         std::to_string(drop_rating) + " rated below 4.0, " +
+                         std::to_string(drop_reviews) + " with fewer than 50 reviews");
   out += ",\"metadata\":{\"filteredCount\":";
   append_int(out, static_cast<std::int64_t>(dropped));
   out += "}},";
@@ -531,10 +538,12 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
   for (Candidate* c : kept) {
     c->relevance = rng.between(400, 1000);
     c->rating_score = (c->rating_tenths - 30) * 50;  // 3.0 → 0, 5.0 → 1
-    c->price_score = 1000 - (c->price_cents - price_min * 100) * 1000 / ((price_max - price_min) * 100);
+    c->price_score =
+        1000 - (c->price_cents - price_min * 100) * 1000 / ((price_max - price_min) * 100);
     c->reviews_score = std::min<std::int64_t>(1000, c->reviews / 5);
     c->total = (400 * c->relevance + 300 * c->rating_score + 200 * c->price_score +
-                100 * c->reviews_score) / 1000;
+                100 * c->reviews_score) /
+               1000;
   }
   std::vector<const Candidate*> ranked(kept.begin(), kept.end());
   std::stable_sort(ranked.begin(), ranked.end(),
@@ -570,8 +579,9 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
   }
   snap.evaluations += ranked.size();
   out += "],\"reasoning\":\"total = 0.4 relevance + 0.3 rating + 0.2 price + 0.1 reviews\"";
-  out += ",\"metadata\":{\"weights\":{\"relevance\":0.4,\"rating\":0.3,\"price\":0.2,"
-         "\"reviews\":0.1},\"topN\":10}},";
+  out +=
+      ",\"metadata\":{\"weights\":{\"relevance\":0.4,\"rating\":0.3,\"price\":0.2,"
+      "\"reviews\":0.1},\"topN\":10}},";
 
   // --- 5. select_competitor
   const Candidate* best = ranked.empty() ? nullptr : ranked[0];
@@ -584,8 +594,9 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
     out += ",\"output\":null,\"selection\":null,\"reasoning\":";
     append_string(out, std::string(model) + " call timed out after 30 s; no competitor selected");
   } else if (best == nullptr) {
-    out += ",\"output\":{\"selected\":null},\"selection\":null,"
-           "\"reasoning\":\"no candidate passed the filters\"";
+    out +=
+        ",\"output\":{\"selected\":null},\"selection\":null,"
+        "\"reasoning\":\"no candidate passed the filters\"";
   } else {
     out += ",\"output\":{\"selected\":";
     append_string(out, best->id);
@@ -600,12 +611,11 @@ GeneratedSnapshot SnapshotGenerator::generate(std::uint64_t index) const {
       out += "null";
     }
     out += "},\"reasoning\":";
-    std::string why = best->id + " (" + best->title + ") has the highest total score " +
-                      fixed(best->total, 3) + ": relevance " + fixed(best->relevance, 3) +
-                      ", rating " + fixed(best->rating_tenths, 1) + " from " +
-                      std::to_string(best->reviews) + " reviews, price " +
-                      fixed(best->price_cents, 2) + " inside the 10-" + std::to_string(price_max) +
-                      " band";
+    std::string why =
+        best->id + " (" + best->title + ") has the highest total score " + fixed(best->total, 3) +
+        ": relevance " + fixed(best->relevance, 3) + ", rating " + fixed(best->rating_tenths, 1) +
+        " from " + std::to_string(best->reviews) + " reviews, price " +
+        fixed(best->price_cents, 2) + " inside the 10-" + std::to_string(price_max) + " band";
     if (runner_up) {
       why += "; runner-up " + runner_up->id + " scores " + fixed(runner_up->total, 3);
     }

@@ -1,10 +1,10 @@
 #include "bench/snapshot_generator.h"
 
-#include <set>
-#include <string>
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+#include <set>
+#include <string>
 
 namespace xray::bench {
 namespace {
@@ -81,16 +81,15 @@ TEST(SnapshotGenerator, ProducesValidJsonWithOnlyTheWireFormatFields) {
   o.app = "app \"quoted\"";
   o.pipeline = "competitor-selection";
   SnapshotGenerator g(o);
-  const std::set<std::string> execution_fields{
-      "id", "app", "pipeline", "environment", "status", "started_at", "ended_at",
-      "metadata", "result", "error", "steps"};
-  const std::set<std::string> step_fields{"name",   "status",      "started_at", "ended_at",
-                                          "input",  "output",      "filters",    "evaluations",
+  const std::set<std::string> execution_fields{"id",     "app",        "pipeline", "environment",
+                                               "status", "started_at", "ended_at", "metadata",
+                                               "result", "error",      "steps"};
+  const std::set<std::string> step_fields{"name",      "status",    "started_at", "ended_at",
+                                          "input",     "output",    "filters",    "evaluations",
                                           "selection", "reasoning", "metadata"};
   const std::set<std::string> evaluation_fields{"id", "passed", "reasons", "scores"};
   const std::vector<std::string> names{"keyword_generation", "candidate_search",
-                                       "filter_candidates", "rank_candidates",
-                                       "select_competitor"};
+                                       "filter_candidates", "rank_candidates", "select_competitor"};
   int failed = 0;
   for (std::uint64_t i = 0; i < 300; ++i) {
     const auto snap = g.generate(i);
@@ -124,7 +123,7 @@ TEST(SnapshotGenerator, ProducesValidJsonWithOnlyTheWireFormatFields) {
     EXPECT_EQ(steps[1].as_object().at("output").as_object().at("candidates").as_array().size(),
               snap.candidates);
   }
-  EXPECT_GT(failed, 0);    // about 1 %
+  EXPECT_GT(failed, 0);  // about 1 %
   EXPECT_LT(failed, 15);
 }
 

@@ -7,23 +7,30 @@
 // request in flight, keep-alive), the Unix socket `--inflight` per connection
 // sharing one socket, acks paired with frames by sequence number. A slot
 // loops: take a ticket from the shared Schedule, (open loop) sleep until the
-// ticket's intended send time, generate snapshot number `ticket.index`, send
-// it, wait for its answer, record. Tickets stop at `--count` or `--duration`.
+// ticket's intended send time, take snapshot number `ticket.index` from the
+// BodySource, send it, wait for its answer, record. Tickets stop at `--count`
+// or `--duration`; the answers still due are awaited (each up to --timeout).
 //
 // Latency is measured from the intended send time in open-loop mode, so a
 // daemon that stalls is charged for every snapshot that should have been
 // sent meanwhile (no coordinated omission); in closed-loop mode from the
 // moment the snapshot was handed to the socket.
+#include <libpq-fe.h>
 #include <signal.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -31,13 +38,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
-#include <boost/program_options.hpp>
-#include <libpq-fe.h>
 
 #include "bench/latency_histogram.h"
 #include "bench/snapshot_generator.h"
@@ -58,7 +58,7 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 // Exit codes, also listed in --help.
 constexpr int kExitOk = 0;
-constexpr int kExitProblems = 1;     // errors, timeouts, invalid/failed answers, verify found gaps
+constexpr int kExitProblems = 1;  // errors, timeouts, invalid/failed answers, verify found gaps
 constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;  // could not connect before the run
 
@@ -123,8 +123,9 @@ class Schedule {
     const std::uint64_t k = next_.fetch_add(1, std::memory_order_relaxed);
     if (count_ != 0 && k >= count_) return std::nullopt;
     if (rate_ > 0) {
-      const auto intended = start_ + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(static_cast<double>(k) / rate_));
+      const auto intended =
+          start_ + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(k) / rate_));
       if (intended >= deadline_) return std::nullopt;
       handed_out_.fetch_add(1, std::memory_order_relaxed);
       return Ticket{k, intended};
@@ -153,6 +154,8 @@ class Schedule {
   const double rate_;
   const Clock::time_point start_;
   const Clock::time_point deadline_;
+  // Relaxed throughout: counters and a stop hint; no other data is published
+  // through them (the threads' results are read after join()).
   std::atomic<std::uint64_t> next_{0};
   std::atomic<std::uint64_t> handed_out_{0};
   std::atomic<bool> stopped_{false};
@@ -172,7 +175,7 @@ struct Stats {
   std::uint64_t committed = 0, refused = 0, invalid = 0, failed = 0, errors = 0, timeouts = 0;
   std::uint64_t retries = 0, late_acks = 0;
   std::uint64_t committed_bytes = 0, committed_steps = 0;
-  LatencyHistogram latency;  // committed snapshots only
+  LatencyHistogram latency;      // committed snapshots only
   std::vector<std::string> ids;  // committed ids, when --ids-out or --verify
   // Non-committed answers grouped by message, for the report (at most kMaxSamples kinds).
   struct Sample {
@@ -205,11 +208,21 @@ struct Stats {
         this->latency.record(latency);
         if (keep_ids) ids.push_back(snap.id);
         return;
-      case Outcome::kRefused: ++refused; return;
-      case Outcome::kInvalid: ++invalid; break;
-      case Outcome::kFailed: ++failed; break;
-      case Outcome::kError: ++errors; break;
-      case Outcome::kTimeout: ++timeouts; break;
+      case Outcome::kRefused:
+        ++refused;
+        return;
+      case Outcome::kInvalid:
+        ++invalid;
+        break;
+      case Outcome::kFailed:
+        ++failed;
+        break;
+      case Outcome::kError:
+        ++errors;
+        break;
+      case Outcome::kTimeout:
+        ++timeouts;
+        break;
     }
     note(a.message, 1, snap.id);
   }
@@ -281,7 +294,10 @@ std::chrono::nanoseconds seconds_to_ns(double s) {
 }
 
 std::string truncate(std::string s, std::size_t n = 300) {
-  if (s.size() > n) s.resize(n), s += "...";
+  if (s.size() > n) {
+    s.resize(n);
+    s += "...";
+  }
   return s;
 }
 
@@ -299,7 +315,7 @@ class HttpConnection {
     stream_.async_connect(endpoints_, [this](error_code ec, const tcp::endpoint&) {
       connect_error_ = ec;
       open_ = !ec;
-      if (open_) stream_.socket().set_option(tcp::no_delay(true));
+      if (open_) stream_.socket().set_option(tcp::no_delay(true), ec);
     });
   }
   error_code connect_error() const { return connect_error_; }
@@ -318,7 +334,7 @@ class HttpConnection {
         dead_ = true;
         co_return Answer{Outcome::kError, "reconnect failed: " + ec.message()};
       }
-      stream_.socket().set_option(tcp::no_delay(true));
+      stream_.socket().set_option(tcp::no_delay(true), ec);  // latency only; failure is harmless
       buffer_.clear();
       open_ = true;
     }
@@ -405,9 +421,7 @@ class UdsConnection {
   std::size_t slots() const { return w_.opts.inflight; }
 
   // Called once, after connecting: starts the ack reader.
-  void start() {
-    asio::co_spawn(w_.ioc, read_loop(), asio::detached);
-  }
+  void start() { asio::co_spawn(w_.ioc, read_loop(), asio::detached); }
 
   asio::awaitable<Answer> send(const std::string& json) {
     if (dead_) co_return Answer{Outcome::kError, dead_reason_};
@@ -496,10 +510,14 @@ class UdsConnection {
   static Answer to_answer(const wire::AckPayload& ack) {
     std::string message(ack.message);
     switch (ack.status) {
-      case wire::AckStatus::kCommitted: return {Outcome::kCommitted, {}};
-      case wire::AckStatus::kBusy: return {Outcome::kRefused, "busy: " + message};
-      case wire::AckStatus::kInvalid: return {Outcome::kInvalid, "invalid: " + message};
-      case wire::AckStatus::kFailed: return {Outcome::kFailed, "failed: " + message};
+      case wire::AckStatus::kCommitted:
+        return {Outcome::kCommitted, {}};
+      case wire::AckStatus::kBusy:
+        return {Outcome::kRefused, "busy: " + message};
+      case wire::AckStatus::kInvalid:
+        return {Outcome::kInvalid, "invalid: " + message};
+      case wire::AckStatus::kFailed:
+        return {Outcome::kFailed, "failed: " + message};
     }
     return {Outcome::kError, "unknown ack status"};
   }
@@ -720,26 +738,22 @@ struct Report {
     std::string out;
     std::snprintf(buf, sizeof buf, "open loop at %g/s", opts.rate);
     const std::string rate_text = buf;
-    std::snprintf(buf, sizeof buf, "xray-load: %s, %zu connection(s)%s, %s, seed %llu, mix %s\n",
-                  opts.target_name().c_str(), opts.connections,
-                  opts.uds_path.empty()
-                      ? ""
-                      : (" x " + std::to_string(opts.inflight) + " in flight").c_str(),
-                  opts.open_loop() ? rate_text.c_str() : "closed loop",
-                  static_cast<unsigned long long>(opts.gen.seed), opts.mix_text.c_str());
+    std::snprintf(
+        buf, sizeof buf, "xray-load: %s, %zu connection(s)%s, %s, seed %llu, mix %s\n",
+        opts.target_name().c_str(), opts.connections,
+        opts.uds_path.empty() ? "" : (" x " + std::to_string(opts.inflight) + " in flight").c_str(),
+        opts.open_loop() ? rate_text.c_str() : "closed loop",
+        static_cast<unsigned long long>(opts.gen.seed), opts.mix_text.c_str());
     out += buf;
-    std::snprintf(buf, sizeof buf,
-                  "  answers     %llu %s, %llu refused, %llu invalid, %llu failed, %llu errors, "
-                  "%llu timeouts (%llu retries, %llu late acks)\n",
-                  static_cast<unsigned long long>(s.committed),
-                  opts.expect_ack ? "committed" : "accepted",
-                  static_cast<unsigned long long>(s.refused),
-                  static_cast<unsigned long long>(s.invalid),
-                  static_cast<unsigned long long>(s.failed),
-                  static_cast<unsigned long long>(s.errors),
-                  static_cast<unsigned long long>(s.timeouts),
-                  static_cast<unsigned long long>(s.retries),
-                  static_cast<unsigned long long>(s.late_acks));
+    std::snprintf(
+        buf, sizeof buf,
+        "  answers     %llu %s, %llu refused, %llu invalid, %llu failed, %llu errors, "
+        "%llu timeouts (%llu retries, %llu late acks)\n",
+        static_cast<unsigned long long>(s.committed), opts.expect_ack ? "committed" : "accepted",
+        static_cast<unsigned long long>(s.refused), static_cast<unsigned long long>(s.invalid),
+        static_cast<unsigned long long>(s.failed), static_cast<unsigned long long>(s.errors),
+        static_cast<unsigned long long>(s.timeouts), static_cast<unsigned long long>(s.retries),
+        static_cast<unsigned long long>(s.late_acks));
     out += buf;
     std::snprintf(buf, sizeof buf,
                   "  throughput  %.1f snapshots/s, %.1f steps/s, %.2f MB/s of JSON over %.2f s\n",
@@ -752,8 +766,7 @@ struct Report {
                   "(from %s)\n",
                   ms(s.latency.percentile(50)), ms(s.latency.percentile(90)),
                   ms(s.latency.percentile(99)), ms(s.latency.percentile(99.9)), ms(s.latency.max()),
-                  ms(s.latency.mean()),
-                  opts.open_loop() ? "intended send time" : "send time");
+                  ms(s.latency.mean()), opts.open_loop() ? "intended send time" : "send time");
     out += buf;
     if (unsent > 0) {
       out += "  behind      " + std::to_string(unsent) +
@@ -768,7 +781,8 @@ struct Report {
       if (!verify.error.empty()) {
         out += "  verify      could not check: " + verify.error + "\n";
       } else {
-        std::snprintf(buf, sizeof buf, "  verify      %llu checked: %llu missing, %llu duplicated\n",
+        std::snprintf(buf, sizeof buf,
+                      "  verify      %llu checked: %llu missing, %llu duplicated\n",
                       static_cast<unsigned long long>(verify.checked),
                       static_cast<unsigned long long>(verify.missing),
                       static_cast<unsigned long long>(verify.duplicated));
@@ -810,6 +824,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   std::uint64_t candidates = 0;
   std::optional<std::string> run_prefix;
   long retry_delay_ms = 20;
+  // The option table reads best as a table.
+  // clang-format off
   po::options_description target("Target");
   target.add_options()
       ("http", po::value(&o.http)->value_name("HOST:PORT"),
@@ -869,6 +885,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ("verify", po::value(&o.verify)->value_name("CONNINFO"),
        "afterwards check with libpq that every committed id is in `executions` exactly once")
       ("help,h", "show this help");
+  // clang-format on
   po::options_description all;
   all.add(target).add(load).add(snaps).add(out);
 
@@ -1076,8 +1093,11 @@ int run(int argc, char** argv) {
   Stats total;
   for (auto& w : workers) total.merge(std::move(w->stats));
   const auto end = total.last_done > schedule.start() ? total.last_done : Clock::now();
-  Report report{o, total, std::chrono::duration<double>(end - schedule.start()).count(),
-                schedule.unsent(), {}};
+  Report report{o,
+                total,
+                std::chrono::duration<double>(end - schedule.start()).count(),
+                schedule.unsent(),
+                {}};
 
   if (!o.ids_out.empty()) {
     std::ofstream f(o.ids_out);
@@ -1087,9 +1107,10 @@ int run(int argc, char** argv) {
   if (!o.verify.empty()) report.verify = verify_ids(o.verify, o.gen.app, total.ids);
 
   std::cout << (o.json ? report.json() : report.text()) << std::flush;
-  const bool problems = total.errors + total.timeouts + total.invalid + total.failed > 0 ||
-                        (report.verify.ran && (!report.verify.error.empty() ||
-                                               report.verify.missing + report.verify.duplicated > 0));
+  const bool problems =
+      total.errors + total.timeouts + total.invalid + total.failed > 0 ||
+      (report.verify.ran &&
+       (!report.verify.error.empty() || report.verify.missing + report.verify.duplicated > 0));
   return problems ? kExitProblems : kExitOk;
 }
 
