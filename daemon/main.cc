@@ -36,7 +36,11 @@ int main(int argc, char** argv) {
       log.info("migrate", "applied ", *applied, " migration(s); schema is up to date");
       return 0;
     }
-    if (loaded->command == "serve") return xrayd::run_service(*loaded, log);
+    if (loaded->command == "serve") {
+      return xrayd::run_service(*loaded, log, [argc, argv] {
+        return xrayd::load_config(argc, argv, environ);
+      });
+    }
   } catch (const std::exception& e) {
     // Startup and library exceptions stop here (STYLE §4).
     log.error("main", "fatal: ", e.what());

@@ -137,6 +137,8 @@ std::string Metrics::render(const ScrapeGauges& g) const {
           load(pg_reconnects));
   counter(out, "xray_pg_connect_failures_total", "Failed PostgreSQL connection attempts.",
           load(pg_connect_failures));
+  counter(out, "xray_writer_exceptions_total", "Writer threads ended by an exception.",
+          load(writer_exceptions));
   out += "# HELP xray_pg_unavailable_seconds_total Writer-seconds spent without a connection.\n"
          "# TYPE xray_pg_unavailable_seconds_total counter\nxray_pg_unavailable_seconds_total ";
   append_number(out, static_cast<double>(load(pg_unavailable_ms)) / 1000.0);

@@ -68,6 +68,7 @@ struct Metrics {
   Counter connections_accepted{0};
   Gauge connections_open{0};
   Gauge uds_frames_inflight{0};
+  Gauge bodies_in_progress{0};   // bodies/frames admitted and being read (shutdown waits)
   Counter uds_reads_paused{0};   // times a Unix-socket connection paused reading
 
   // Writers and PostgreSQL.
@@ -77,6 +78,7 @@ struct Metrics {
   Counter pg_connect_failures{0};
   Counter pg_unavailable_ms{0};  // total time writers spent without a connection
   Counter drain_ms{0};           // time the last shutdown drain took
+  Counter writer_exceptions{0};  // writer threads ended by an exception (a bug: see the log)
   Histogram batch_rows;          // snapshots per committed batch
   Histogram batch_bytes;         // encoded bytes per committed batch
   Histogram copy_seconds;        // COPY + merge + COMMIT duration per batch

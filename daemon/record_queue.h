@@ -22,6 +22,16 @@
 
 namespace xrayd {
 
+// Each io thread is an implicit producer. try_enqueue never allocates, so a
+// producer's block index must be big enough up front: with the default (32
+// entries of 32 slots) one io thread could hold only ~1,000 queued records.
+// 4,096 entries of 256 slots lets one producer hold up to 1M records, which
+// the capacity clamp in service.cc never exceeds.
+struct RecordQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static const std::size_t BLOCK_SIZE = 256;
+  static const std::size_t IMPLICIT_INITIAL_INDEX_SIZE = 4096;
+};
+
 class RecordQueue {
  public:
   // `capacity` records fit without allocating; push() fails beyond it.
@@ -39,11 +49,19 @@ class RecordQueue {
   // Any thread. Takes ownership on success; on failure (queue full) the
   // record is handed back untouched in `record` for the caller to refuse.
   [[nodiscard]] bool push(std::unique_ptr<Record>& record) {
-    if (depth_.load(std::memory_order_relaxed) >= capacity_) return false;
+    // Count the record before it becomes visible to a writer: a pop can then
+    // never subtract first, so depth() never wraps below zero, and two pushes
+    // cannot both pass the capacity check for the last slot.
+    if (depth_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
+      depth_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
     Record* raw = record.get();
-    if (!queue_.try_enqueue(raw)) return false;
+    if (!queue_.try_enqueue(raw)) {
+      depth_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
     record.release();
-    depth_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -59,13 +77,14 @@ class RecordQueue {
     return n;
   }
 
-  // Exact number of records pushed and not yet popped.
+  // Records pushed and not yet popped; a push in progress may already be
+  // counted. Never an estimate like size_approx().
   std::size_t depth() const { return depth_.load(std::memory_order_relaxed); }
   std::size_t capacity() const { return capacity_; }
 
  private:
   static constexpr int kMaxImplicitProducers = 64;
-  moodycamel::BlockingConcurrentQueue<Record*> queue_;
+  moodycamel::BlockingConcurrentQueue<Record*, RecordQueueTraits> queue_;
   const std::size_t capacity_;
   std::atomic<std::size_t> depth_{0};
   static thread_local std::vector<Record*> scratch_;

@@ -1,10 +1,248 @@
 #include "daemon/service.h"
 
-namespace xrayd {
+#include <pthread.h>
+#include <signal.h>
 
-int run_service(const LoadedConfig&, Logger& log) {
-  log.error("service", "serve is not built yet");
-  return 1;
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "daemon/budget.h"
+#include "daemon/ingest.h"
+#include "daemon/listener.h"
+#include "daemon/live_config.h"
+#include "daemon/metrics.h"
+#include "daemon/record_queue.h"
+#include "daemon/session_registry.h"
+#include "daemon/systemd.h"
+#include "daemon/writer.h"
+
+namespace xrayd {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// Records the queue holds without allocating: one per KiB of memory_limit,
+// within [4096, 1M]. Smaller average records than that meet "busy" first.
+std::size_t queue_capacity(std::size_t memory_limit) {
+  return std::clamp<std::size_t>(memory_limit / 1024, 4096, 1 << 20);
+}
+
+// Signals arrive on a dedicated thread (sigwait) and reach main as events.
+enum class Event { kShutdown, kReload };
+
+class SignalEvents {
+ public:
+  void push(Event e) {
+    std::lock_guard lock(mu_);
+    events_.push_back(e);
+    cv_.notify_one();
+  }
+  Event wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !events_.empty(); });
+    Event e = events_.front();
+    events_.pop_front();
+    return e;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;
+};
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// Waits until `done()` or `deadline`, polling; main thread only.
+template <class Done>
+bool wait_until(Done done, Clock::time_point deadline) {
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+void schedule_watchdog(asio::steady_timer& timer, std::chrono::microseconds interval) {
+  timer.expires_after(interval / 2);
+  timer.async_wait([&timer, interval](boost::system::error_code ec) {
+    if (ec) return;
+    // Sent from the event loop, so a stuck loop stops the pings and systemd
+    // restarts us.
+    notify_systemd("WATCHDOG=1");
+    schedule_watchdog(timer, interval);
+  });
+}
+
+}  // namespace
+
+int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& reload) {
+  // Block the handled signals before any thread starts so every thread
+  // inherits the mask and only the signal thread receives them.
+  sigset_t signals = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Config config = loaded.config;
+  LiveConfig live(config);
+  Metrics metrics;
+  Budget budget(config.memory_limit);
+  RecordQueue queue(queue_capacity(config.memory_limit));
+
+  std::vector<std::unique_ptr<Writer>> writers;
+  for (std::size_t i = 0; i < config.writers; ++i) {
+    writers.push_back(
+        std::make_unique<Writer>(static_cast<int>(i + 1), config, queue, metrics, log));
+  }
+  auto connected_writers = [&writers] {
+    return static_cast<std::int64_t>(std::count_if(
+        writers.begin(), writers.end(), [](const auto& w) { return w->connected(); }));
+  };
+
+  Ingest ingest(live, budget, queue, metrics, log);
+  asio::io_context ioc(static_cast<int>(config.io_threads));
+  SessionRegistry registry;
+  SessionContext context{
+      live,
+      ingest,
+      budget,
+      metrics,
+      log,
+      registry,
+      [&] {
+        ScrapeGauges g;
+        g.bytes_held = static_cast<std::int64_t>(budget.held_bytes());
+        g.bytes_peak = static_cast<std::int64_t>(budget.peak_bytes());
+        g.memory_limit = static_cast<std::int64_t>(budget.limit_bytes());
+        g.queue_depth = static_cast<std::int64_t>(queue.depth());
+        g.writers_connected = connected_writers();
+        g.writers_total = static_cast<std::int64_t>(writers.size());
+        return g;
+      },
+      [&] { return connected_writers() > 0; },
+  };
+  Listener listener(ioc, context);
+  if (auto error = listener.open(config)) {
+    log.error("service", *error);
+    return 1;
+  }
+
+  SignalEvents events;
+  std::atomic<bool> shutting_down{false};
+  std::thread signal_thread([&] {
+    pthread_setname_np(pthread_self(), "xrayd-signals");
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        events.push(Event::kReload);
+      } else if (shutting_down.exchange(true)) {
+        // Invariant 8 allows a second signal to cut the drain short: what is
+        // unacknowledged is still owned by its clients.
+        log.warn("service", "second ", sig == SIGINT ? "SIGINT" : "SIGTERM", ": exiting now");
+        std::_Exit(1);
+      } else {
+        log.info("service", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                 ": shutting down");
+        events.push(Event::kShutdown);
+        // Keep waiting: a second signal must still be caught.
+      }
+    }
+  });
+  signal_thread.detach();
+
+  for (auto& w : writers) w->start();
+  listener.start();
+  asio::steady_timer watchdog(ioc);
+  if (auto interval = watchdog_interval()) schedule_watchdog(watchdog, *interval);
+  auto work = asio::make_work_guard(ioc);
+  std::vector<std::thread> io_threads;
+  for (std::size_t i = 0; i < config.io_threads; ++i) {
+    io_threads.emplace_back([&ioc, &log, i] {
+      std::string name = "xrayd-io-" + std::to_string(i + 1);
+      pthread_setname_np(pthread_self(), name.c_str());
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log.error("io", "event loop exception: ", e.what());
+        }
+      }
+    });
+  }
+  notify_systemd("READY=1\nSTATUS=accepting snapshots");
+  log.info("service", "ready: ", config.writers, " writer(s), ", config.io_threads,
+           " io thread(s), memory_limit ", config.memory_limit, " bytes");
+
+  for (;;) {
+    Event e = events.wait();
+    if (e == Event::kShutdown) break;
+    // SIGHUP: reopen the log, then reload what can change safely.
+    if (!log.reopen()) log.warn("service", "cannot reopen log file");
+    auto fresh = reload();
+    if (!fresh) {
+      log.error("service", "reload rejected, keeping the running configuration: ",
+                fresh.error().message);
+      continue;
+    }
+    Config updated = *live.get();
+    for (const auto& name : apply_reloadable(fresh->config, updated)) {
+      log.warn("service", "reload: ", name, " changed but needs a restart");
+    }
+    budget.set_limit_bytes(updated.memory_limit);
+    log.set_level(updated.log_level);
+    for (auto& w : writers) w->update_settings(updated);
+    live.set(updated);
+    log.info("service", "configuration reloaded");
+  }
+
+  // Shutdown, in reverse order of startup (invariant 8).
+  auto started = Clock::now();
+  auto config_now = live.get();
+  auto deadline = started + config_now->shutdown_timeout;
+  notify_systemd("STOPPING=1\nSTATUS=draining");
+  listener.stop();
+  registry.shutdown_all();
+  // Requests and frames whose bodies are being read finish and are queued;
+  // after that, new snapshots are refused.
+  wait_until([&] { return metrics.bodies_in_progress.load() == 0; },
+             std::min(deadline, started + config_now->body_timeout));
+  ingest.stop_accepting();
+  for (auto& w : writers) w->request_stop(deadline);
+  for (auto& w : writers) w->stop(deadline);
+  // Every record has been answered; give sessions a moment to write the acks.
+  wait_until([&] { return registry.size() == 0; }, Clock::now() + std::chrono::seconds(2));
+  auto drain = Clock::now() - started;
+  metrics.drain_ms.store(
+      static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(drain).count()),
+      std::memory_order_relaxed);
+  watchdog.cancel();
+  work.reset();
+  ioc.stop();
+  for (auto& t : io_threads) t.join();
+  log.info("service", "stopped after draining for ",
+           std::chrono::duration_cast<std::chrono::milliseconds>(drain).count(), " ms; ",
+           metrics.committed.load(), " snapshot(s) committed since start");
+  return 0;
 }
 
 }  // namespace xrayd

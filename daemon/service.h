@@ -1,16 +1,31 @@
 // Service: builds the daemon's components in order (metrics, budget, queue,
-// writers, listeners), runs them until a signal, and stops them in reverse
-// order: stop accepting, drain the queue within shutdown_timeout, ack, exit
-// (invariant 8). Each component gets what it needs through its constructor.
+// writers, ingest, listeners), runs them until a signal, and stops them in
+// reverse order (invariant 8):
+//
+//   SIGTERM/SIGINT  stop accepting connections; let requests and frames in
+//                   progress finish reading; refuse new snapshots; drain the
+//                   queue to PostgreSQL within shutdown_timeout; answer every
+//                   snapshot in flight (committed, or failed when the deadline
+//                   passed); exit 0. A second SIGTERM/SIGINT exits at once (1).
+//   SIGHUP          reopen the log file; reload the reloadable options after
+//                   validating the whole new configuration.
+//
+// Each component gets what it needs through its constructor; nothing is
+// global, so tests could run two services in one process.
 #pragma once
+
+#include <functional>
 
 #include "daemon/config.h"
 #include "daemon/log.h"
 
 namespace xrayd {
 
+// Re-reads the configuration from the same flags, environment and file (SIGHUP).
+using ConfigReloader = std::function<boost::system::result<LoadedConfig, InputError>()>;
+
 // Runs `xrayd serve` until SIGTERM/SIGINT. Returns the process exit code.
-// Blocks the calling thread (main).
-int run_service(const LoadedConfig& loaded, Logger& log);
+// Blocks the calling thread (main), which handles signals and shutdown.
+int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& reload);
 
 }  // namespace xrayd

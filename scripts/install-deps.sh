@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages xray needs to build, test and run.
+# Idempotent: only calls apt-get when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libpq-dev libconcurrentqueue-dev libjemalloc-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  postgresql-15 postgresql-client-15
+  clang libclang-rt-14-dev
+  procps psmisc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "==> installing: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "error: run as root (apt-get install needed for: ${missing[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's postgresql package starts a cluster on port 5432; xray never uses it.
+echo "==> dependencies present"

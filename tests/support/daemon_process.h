@@ -1,0 +1,58 @@
+// DaemonProcess: a real `xrayd serve` child process for integration tests.
+//
+// start() runs the built daemon (XRAYD_BINARY) with the given flags plus a
+// private socket path and HTTP on 127.0.0.1:0, writes its log to a file in a
+// temporary folder, and waits (with a deadline) for the "ready" log line; the
+// HTTP port is read from the "listening on http" line. stop() sends a signal
+// and waits for the exit status. The destructor kills a daemon still running.
+// One test thread uses it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xray::testing {
+
+class DaemonProcess {
+ public:
+  DaemonProcess();
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Starts xrayd with `--postgres conninfo` and `extra` flags; waits for ready.
+  // Returns false (and the log explains) if it did not become ready in time.
+  [[nodiscard]] bool start(const std::string& conninfo, std::vector<std::string> extra = {},
+                           std::chrono::seconds ready_within = std::chrono::seconds(30));
+
+  // Sends `signal` and waits up to `within` for the exit; returns the exit
+  // code (128+signal if killed by one), or nullopt if it is still running.
+  std::optional<int> stop(int signal, std::chrono::milliseconds within);
+  // SIGKILL and reap.
+  void kill_now();
+  void send_signal(int signal) const;
+  bool running();
+
+  unsigned short http_port() const { return http_port_; }
+  const std::string& socket_path() const { return socket_path_; }
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+  // Waits until the log contains `text`; false on deadline.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds within) const;
+  // Peak resident set size of the running daemon (VmHWM), in bytes.
+  std::size_t peak_rss_bytes() const;
+
+ private:
+  std::string dir_;
+  std::string socket_path_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  unsigned short http_port_ = 0;
+};
+
+}  // namespace xray::testing
