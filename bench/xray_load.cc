@@ -464,9 +464,20 @@ class UdsConnection {
       buffers.reserve(batch.size());
       for (const auto& f : batch) buffers.push_back(asio::buffer(f));
       auto [ec, n] = co_await asio::async_write(socket_, buffers, kAsTuple);
-      if (ec) fail_all("write: " + ec.message());
+      if (ec) stop_writing("write: " + ec.message());
     }
     writing_ = false;
+  }
+
+  // The peer no longer reads (a daemon shutting down closes after acking what
+  // it took). Acks for frames written earlier may still be in our receive
+  // buffer, so the read loop keeps reading and fails what is left at its end.
+  void stop_writing(const std::string& reason) {
+    dead_ = true;
+    dead_reason_ = reason;
+    queue_.clear();
+    error_code ignored;
+    socket_.shutdown(uds::socket::shutdown_send, ignored);
   }
 
   asio::awaitable<void> read_loop() {
@@ -475,7 +486,7 @@ class UdsConnection {
     for (;;) {
       auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header), kAsTuple);
       if (ec) {
-        if (!closing_) fail_all("connection lost: " + ec.message());
+        if (!closing_) fail_all(lost(ec));
         co_return;
       }
       const auto decoded = wire::decode_header(header);
@@ -488,7 +499,7 @@ class UdsConnection {
       payload.resize(decoded.header.payload_bytes);
       auto [pec, pn] = co_await asio::async_read(socket_, asio::buffer(payload), kAsTuple);
       if (pec) {
-        if (!closing_) fail_all("connection lost: " + pec.message());
+        if (!closing_) fail_all(lost(pec));
         co_return;
       }
       const auto ack = wire::decode_ack_payload(payload);
@@ -522,9 +533,14 @@ class UdsConnection {
     return {Outcome::kError, "unknown ack status"};
   }
 
+  std::string lost(error_code ec) const {
+    return (dead_ ? dead_reason_ + ", then connection lost: " : "connection lost: ") + ec.message();
+  }
+
   // The connection is unusable: every waiting slot gets an error, later sends fail at once.
   void fail_all(const std::string& reason) {
-    if (dead_) return;
+    if (failed_) return;
+    failed_ = true;
     dead_ = true;
     dead_reason_ = reason;
     for (auto& [seq, p] : pending_) {
@@ -554,7 +570,8 @@ class UdsConnection {
   std::deque<std::string> queue_;
   bool writing_ = false;
   bool closing_ = false;
-  bool dead_ = false;
+  bool dead_ = false;    // no more sends: the connection failed or stopped writing
+  bool failed_ = false;  // fail_all ran: no slot is waiting any more
   std::string dead_reason_;
   std::size_t slots_running_ = 0;
 };
