@@ -17,7 +17,7 @@
 // 500 ≈ 119 KB, 5,000 ≈ 1.16 MB of JSON; about 2.6 KB per execution plus
 // 233 bytes per candidate. The default mix averages about 20 KB.
 //
-// Thread-safety: generate() and candidates_for() are const and share no
+// Thread-safety: generate(), candidates_for() and id_for() are const and share no
 // mutable state, so any number of threads may call them on one generator.
 #pragma once
 
