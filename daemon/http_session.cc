@@ -65,6 +65,9 @@ asio::awaitable<void> HttpSession::run() {
     auto config = context_.config.get();
     http::request_parser<http::empty_body> header_parser;
     header_parser.header_limit(kHeaderLimitBytes);
+    // The body limit is checked below against max_body_bytes, with a 413 that
+    // names it; Beast's own default (1 MiB) would answer 400 first.
+    header_parser.body_limit(boost::none);
     stream_.expires_after(first ? config->header_timeout : config->idle_timeout);
     idle_ = true;
     auto [read_ec, header_bytes] = co_await http::async_read_header(

@@ -73,8 +73,19 @@ std::string key_segment(std::string_view key) {
       break;
     }
   }
-  if (plain) return "." + std::string(key);
-  return "[" + quote(key) + "]";
+  // Appends instead of operator+ chains: GCC 12 at -O3 warns (-Wrestrict)
+  // falsely about the inlined concatenation.
+  std::string out;
+  if (plain) {
+    out.reserve(key.size() + 1);
+    out.push_back('.');
+    out.append(key);
+    return out;
+  }
+  out.push_back('[');
+  out.append(quote(key));
+  out.push_back(']');
+  return out;
 }
 
 // Where a field sits. Rendered to a path only when an error is reported, so
@@ -125,7 +136,9 @@ Fault walk(const json::value& v, std::size_t max_bytes, std::string& suffix, std
       for (std::size_t i = 0; i < a.size(); ++i) {
         Fault f = walk(a[i], max_bytes, suffix, bytes);
         if (f != Fault::kNone) {
-          suffix.insert(0, "[" + to_text(i) + "]");
+          std::string index = "[";
+          index.append(to_text(i)).push_back(']');
+          suffix.insert(0, index);
           return f;
         }
       }

@@ -9,7 +9,7 @@ PACKAGES=(
   libpq-dev libconcurrentqueue-dev libjemalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   postgresql-15 postgresql-client-15
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   procps psmisc
 )
 

@@ -280,6 +280,20 @@ TEST_F(DaemonIngest, EachLimitAnswersItsStatusAndNamesTheLimit) {
   EXPECT_EQ(pg().count("SELECT count(*) FROM executions"), 1);
 }
 
+TEST_F(DaemonIngest, AcceptsBodiesBeyondOneMebibyteUpToMaxBodyBytes) {
+  // Beast's default body limit (1 MiB) once answered 400 before max_body_bytes applied.
+  start_daemon({"--max-evaluations=50000"});
+  SnapshotSpec spec;
+  spec.id = "big-body";
+  spec.candidates = 20000;
+  std::string body = make_snapshot(spec);
+  ASSERT_GT(body.size(), 1u << 20);
+  HttpClient http(daemon_.http_port());
+  auto reply = post_json(http, body, 200);
+  EXPECT_EQ(reply["status"], "committed");
+  EXPECT_EQ(pg().count("SELECT count(*) FROM evaluations WHERE execution_id = 'big-body'"), 20000);
+}
+
 TEST_F(DaemonIngest, AckArrivesOnlyAfterCommit) {
   // Invariant 1: while another session holds the table lock nothing can
   // commit, so no ack may arrive; once it is released, acks and rows appear.
