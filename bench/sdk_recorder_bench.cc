@@ -4,11 +4,12 @@
 // counts drops and the figures are the caller's side alone.
 //
 //   cmake -B build-release -DCMAKE_BUILD_TYPE=Release && ninja -C build-release sdk_recorder_bench
-//   build-release/bench/sdk_recorder_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
-#include <benchmark/benchmark.h>
-
+//   build-release/bench/sdk_recorder_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only
 #include <chrono>
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "xray/recorder.h"
 
@@ -27,17 +28,20 @@ const xray::Json& step_input() {
   static const xray::Json kInput = {
       {"keywords", {"laptop stand", "adjustable laptop stand", "aluminum laptop riser"}},
       {"candidates",
-       {{{"id", "B0C1234567"}, {"title", "Nulaxy Adjustable Aluminum Laptop Stand"}, {"price", 32.99}},
+       {{{"id", "B0C1234567"},
+         {"title", "Nulaxy Adjustable Aluminum Laptop Stand"},
+         {"price", 32.99}},
         {{"id", "B0C2345678"}, {"title", "Rain Design mStand Laptop Stand"}, {"price", 44.99}},
         {{"id", "B0C3456789"}, {"title", "OMOTON Foldable Laptop Riser"}, {"price", 21.99}},
         {{"id", "B0C4567890"}, {"title", "Spigen Slim iPhone 15 Case"}, {"price", 12.99}}}}};
   return kInput;
 }
 const xray::Json& step_filters() {
-  static const xray::Json kFilters = {{"price", {{"min", 19.79}, {"max", 46.19}}},
-                                      {"minRating", 4.0},
-                                      {"minReviews", 100},
-                                      {"category", {{"mode", "department"}, {"department", "Electronics"}}}};
+  static const xray::Json kFilters = {
+      {"price", {{"min", 19.79}, {"max", 46.19}}},
+      {"minRating", 4.0},
+      {"minReviews", 100},
+      {"category", {{"mode", "department"}, {"department", "Electronics"}}}};
   return kFilters;
 }
 
@@ -46,9 +50,12 @@ void record_step(xray::Execution& run) {
   step.input(step_input()).filters(step_filters());
   step.evaluate({.id = "B0C1234567", .passed = true, .scores = {{"rating", 4.6}}});
   step.evaluate({.id = "B0C2345678", .passed = false, .reasons = {"price 44.99 > 40.00"}});
-  step.evaluate({.id = "B0C4567890", .passed = false,
-                 .reasons = {"category 'Cell Phone Cases' outside 'Laptop Stands'", "rating 3.8 < 4.0"}});
-  step.output({{"kept", 2}, {"dropped", 2}}).reasoning("kept 2 of 4; 1 failed price; 1 failed category");
+  step.evaluate(
+      {.id = "B0C4567890",
+       .passed = false,
+       .reasons = {"category 'Cell Phone Cases' outside 'Laptop Stands'", "rating 3.8 < 4.0"}});
+  step.output({{"kept", 2}, {"dropped", 2}})
+      .reasoning("kept 2 of 4; 1 failed price; 1 failed category");
 }
 
 // Recording one step: start, set input/filters/output, three evaluations, end.

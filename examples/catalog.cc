@@ -17,21 +17,30 @@ struct CategoryShape {
 const std::vector<CategoryShape>& shapes() {
   static const std::vector<CategoryShape> kShapes = {
       {"Laptop Stands", "Electronics", {"Laptop Stand", "Laptop Riser", "Notebook Stand"}, 18, 65},
-      {"Monitor Risers", "Office Products", {"Monitor Riser", "Monitor Stand", "Desk Shelf"}, 20, 70},
+      {"Monitor Risers",
+       "Office Products",
+       {"Monitor Riser", "Monitor Stand", "Desk Shelf"},
+       20,
+       70},
       {"Tablet Stands", "Electronics", {"Tablet Stand", "iPad Holder", "Tablet Mount"}, 10, 40},
       {"Cell Phone Cases", "Electronics", {"iPhone 15 Case", "Phone Case", "iPhone Case"}, 6, 25},
-      {"Wireless Mice", "Electronics", {"Wireless Mouse", "Bluetooth Mouse", "Silent Mouse"}, 9, 45},
+      {"Wireless Mice",
+       "Electronics",
+       {"Wireless Mouse", "Bluetooth Mouse", "Silent Mouse"},
+       9,
+       45},
       {"USB Hubs", "Electronics", {"USB-C Hub", "USB 3.0 Hub", "Docking Station"}, 12, 90},
       {"Desk Lamps", "Home & Kitchen", {"LED Desk Lamp", "Architect Lamp", "Clamp Lamp"}, 15, 60},
   };
   return kShapes;
 }
 
-const std::vector<std::string> kBrands = {"Nulaxy", "Rain Design", "OMOTON", "Lamicall", "Soundance",
-                                          "Spigen", "OtterBox", "Logitech", "Anker", "TaoTronics",
-                                          "Amazon Basics", "UGREEN", "Benks", "ESR", "Twelve South"};
-const std::vector<std::string> kAdjectives = {"Adjustable", "Aluminum", "Ergonomic", "Foldable",
-                                              "Portable", "Slim", "Shockproof", "Ventilated",
+const std::vector<std::string> kBrands = {"Nulaxy",    "Rain Design", "OMOTON",        "Lamicall",
+                                          "Soundance", "Spigen",      "OtterBox",      "Logitech",
+                                          "Anker",     "TaoTronics",  "Amazon Basics", "UGREEN",
+                                          "Benks",     "ESR",         "Twelve South"};
+const std::vector<std::string> kAdjectives = {"Adjustable", "Aluminum", "Ergonomic",  "Foldable",
+                                              "Portable",   "Slim",     "Shockproof", "Ventilated",
                                               "Heavy Duty", "Compact"};
 
 const CategoryShape& shape_of(const std::string& category) {
@@ -56,7 +65,8 @@ Product make_candidate(const CategoryShape& shape, std::mt19937_64& rng) {
   p.category = shape.category;
   p.department = shape.department;
   p.title = pick(kBrands, rng) + " " + pick(kAdjectives, rng) + " " + pick(shape.nouns, rng);
-  p.price = round_price(std::uniform_real_distribution<double>(shape.price_low, shape.price_high)(rng));
+  p.price =
+      round_price(std::uniform_real_distribution<double>(shape.price_low, shape.price_high)(rng));
   p.rating = std::round(std::normal_distribution<double>(4.2, 0.35)(rng) * 10) / 10;
   p.rating = std::clamp(p.rating, 2.5, 5.0);
   // Review counts are heavy-tailed; phone cases sell by the ten thousand.
@@ -69,7 +79,8 @@ Product make_candidate(const CategoryShape& shape, std::mt19937_64& rng) {
 
 const std::vector<Product>& own_products() {
   static const std::vector<Product> kProducts = {
-      {"B0C1234567", "Adjustable Aluminum Laptop Stand for Desk, Compatible with MacBook, iPad, iPhone",
+      {"B0C1234567",
+       "Adjustable Aluminum Laptop Stand for Desk, Compatible with MacBook, iPad, iPhone",
        "Laptop Stands", "Electronics", 32.99, 4.6, 1840},
       {"B0C2345678", "Ergonomic Wireless Mouse, Silent Click, 3 Adjustable DPI", "Wireless Mice",
        "Electronics", 19.99, 4.4, 920},
@@ -81,8 +92,9 @@ const std::vector<Product>& own_products() {
   return kProducts;
 }
 
-std::vector<Product> search_catalog(const Product& product, const std::vector<std::string>& keywords,
-                                    int count, std::mt19937_64& rng) {
+std::vector<Product> search_catalog(const Product& product,
+                                    const std::vector<std::string>& keywords, int count,
+                                    std::mt19937_64& rng) {
   bool phone_keywords = std::any_of(keywords.begin(), keywords.end(), [](const std::string& k) {
     return k.find("iphone") != std::string::npos || k.find("phone") != std::string::npos;
   });

@@ -26,7 +26,8 @@ const std::vector<Product>& own_products();
 // About `count` candidates for `keywords`, shaped like a marketplace search:
 // mostly the product's own category, some neighbours, and — when the
 // keywords mention phones — many phone cases with huge review counts.
-std::vector<Product> search_catalog(const Product& product, const std::vector<std::string>& keywords,
-                                    int count, std::mt19937_64& rng);
+std::vector<Product> search_catalog(const Product& product,
+                                    const std::vector<std::string>& keywords, int count,
+                                    std::mt19937_64& rng);
 
 }  // namespace demo

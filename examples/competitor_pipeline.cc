@@ -51,9 +51,10 @@ double round_to(double v, int digits) {
 // The stand-in LLM: noun phrases from the category, plus device-compatibility
 // queries when it runs hot on a title that lists devices.
 std::vector<std::string> generate_keywords(const Product& p, double temperature) {
-  static const std::map<std::string, std::string> kSingular = {
-      {"Laptop Stands", "laptop stand"}, {"Wireless Mice", "wireless mouse"},
-      {"USB Hubs", "usb-c hub"},         {"Desk Lamps", "desk lamp"}};
+  static const std::map<std::string, std::string> kSingular = {{"Laptop Stands", "laptop stand"},
+                                                               {"Wireless Mice", "wireless mouse"},
+                                                               {"USB Hubs", "usb-c hub"},
+                                                               {"Desk Lamps", "desk lamp"}};
   auto known = kSingular.find(p.category);
   std::string category = known != kSingular.end() ? known->second : lower(p.category);
   std::vector<std::string> k = {category, lower(p.department) + " " + category};
@@ -81,8 +82,11 @@ double relevance(const std::vector<std::string>& keywords, const std::string& ti
 }
 
 xray::Json describe(const Product& c) {
-  return {{"title", c.title},   {"category", c.category}, {"price", c.price},
-          {"rating", c.rating}, {"reviews", c.reviews}};
+  return {{"title", c.title},
+          {"category", c.category},
+          {"price", c.price},
+          {"rating", c.rating},
+          {"reviews", c.reviews}};
 }
 
 }  // namespace
@@ -92,16 +96,17 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
   std::uniform_real_distribution<double> unit(0, 1);
   RunOutcome outcome;
   outcome.product_title = product.title;
-  xray::Execution execution = client.start_execution(
-      "competitor-selection", {{"useCase", "competitor-search"},
-                               {"productId", product.id},
-                               {"productTitle", product.title},
-                               {"run", run}});
+  xray::Execution execution =
+      client.start_execution("competitor-selection", {{"useCase", "competitor-search"},
+                                                      {"productId", product.id},
+                                                      {"productTitle", product.title},
+                                                      {"run", run}});
   outcome.execution_id = execution.id();
 
   // 1. Keywords from the product (an LLM call in real life).
   const bool hot = unit(rng) < options.drift_share;
-  const double temperature = hot ? round_to(1.05 + 0.2 * unit(rng), 2) : round_to(0.2 + 0.6 * unit(rng), 2);
+  const double temperature =
+      hot ? round_to(1.05 + 0.2 * unit(rng), 2) : round_to(0.2 + 0.6 * unit(rng), 2);
   std::vector<std::string> keywords = generate_keywords(product, temperature);
   {
     xray::Step step = execution.step("generate_keywords");
@@ -118,7 +123,8 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
     xray::Step step = execution.step("search_candidates");
     step.input({{"keywords", keywords}, {"limit", options.candidates}});
     if (unit(rng) < options.failure_share) {
-      step.error({{"message", "catalog search timed out after 2000 ms"}, {"backend", "catalog-v7"}});
+      step.error(
+          {{"message", "catalog search timed out after 2000 ms"}, {"backend", "catalog-v7"}});
       step.end();
       execution.fail({{"message", "candidate search failed"}, {"step", "search_candidates"}});
       outcome.failed = true;
@@ -150,8 +156,12 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
     std::vector<xray::Evaluation> evaluations;
     for (const auto& c : candidates) {
       xray::Evaluation e{.id = c.id, .metadata = describe(c)};
-      if (c.price > max_price) e.reasons.push_back("price " + money(c.price) + " > " + money(max_price));
-      if (c.price < min_price) e.reasons.push_back("price " + money(c.price) + " < " + money(min_price));
+      if (c.price > max_price) {
+        e.reasons.push_back("price " + money(c.price) + " > " + money(max_price));
+      }
+      if (c.price < min_price) {
+        e.reasons.push_back("price " + money(c.price) + " < " + money(min_price));
+      }
       if (c.rating < rules.min_rating) {
         e.reasons.push_back("rating " + fixed(c.rating, 1) + " < " + fixed(rules.min_rating, 1));
       }
@@ -160,8 +170,8 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
                             std::to_string(rules.min_reviews));
       }
       if (c.department != product.department) {
-        e.reasons.push_back("category '" + c.category + "' (" + c.department + ") outside department '" +
-                            product.department + "'");
+        e.reasons.push_back("category '" + c.category + "' (" + c.department +
+                            ") outside department '" + product.department + "'");
       }
       for (const auto& r : e.reasons) ++dropped_by[r.substr(0, r.find(' '))];
       e.passed = e.reasons.empty();
@@ -169,7 +179,8 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
       evaluations.push_back(std::move(e));
     }
     step.evaluations(std::move(evaluations));
-    std::string why = "kept " + std::to_string(kept.size()) + " of " + std::to_string(candidates.size());
+    std::string why =
+        "kept " + std::to_string(kept.size()) + " of " + std::to_string(candidates.size());
     for (const auto& [rule, n] : dropped_by) why += "; " + std::to_string(n) + " failed " + rule;
     step.output({{"kept", kept.size()}, {"dropped", candidates.size() - kept.size()}})
         .reasoning(why)
@@ -197,7 +208,8 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
       r.parts["relevance"] = relevance(keywords, c.title);
       r.parts["rating"] = std::clamp((c.rating - 3.0) / 2.0, 0.0, 1.0);
       r.parts["reviews"] = std::clamp(std::log10(1.0 + c.reviews) / 5.0, 0.0, 1.0);
-      r.parts["price"] = std::clamp(1.0 - std::abs(c.price - product.price) / product.price, 0.0, 1.0);
+      r.parts["price"] =
+          std::clamp(1.0 - std::abs(c.price - product.price) / product.price, 0.0, 1.0);
       xray::Evaluation e{.id = c.id, .passed = true};
       for (const auto& [name, weight] : kWeights) {
         double weighted = round_to(weight * r.parts[name], 3);
@@ -209,7 +221,8 @@ RunOutcome run_competitor_selection(xray::Client& client, const Product& product
       evaluations.push_back(std::move(e));
       ranked.push_back(std::move(r));
     }
-    std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.total > b.total; });
+    std::sort(ranked.begin(), ranked.end(),
+              [](const Ranked& a, const Ranked& b) { return a.total > b.total; });
     xray::Json top = xray::Json::array();
     for (std::size_t i = 0; i < ranked.size() && i < 5; ++i) {
       top.push_back({{"id", ranked[i].p->id}, {"total", ranked[i].total}});

@@ -31,7 +31,7 @@ struct PipelineOptions {
 struct RunOutcome {
   std::string execution_id;
   std::string product_title;
-  std::string selected_title;     // empty when the run failed or selected nothing
+  std::string selected_title;  // empty when the run failed or selected nothing
   std::string selected_category;
   bool bad_match = false;  // selected from another category than the product's
   bool failed = false;

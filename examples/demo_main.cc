@@ -42,9 +42,10 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& error) {
-  std::cerr << "xray-demo: " << error << "\n"
-            << "usage: xray-demo [--runs=N] [--socket=PATH] [--http=HOST:PORT] [--app=NAME]\n"
-            << "                 [--env=NAME] [--seed=N] [--spool=DIR] [--drift=SHARE] [--threads=N]\n";
+  std::cerr
+      << "xray-demo: " << error << "\n"
+      << "usage: xray-demo [--runs=N] [--socket=PATH] [--http=HOST:PORT] [--app=NAME]\n"
+      << "                 [--env=NAME] [--seed=N] [--spool=DIR] [--drift=SHARE] [--threads=N]\n";
   std::exit(2);
 }
 
@@ -67,16 +68,27 @@ Options parse(int argc, char** argv) {
       usage("--" + name + " needs a value");
     }
     try {
-      if (name == "runs") o.runs = std::stoi(value);
-      else if (name == "socket") o.socket = value;
-      else if (name == "http") o.http = value;
-      else if (name == "app") o.app = value;
-      else if (name == "env") o.env = value;
-      else if (name == "seed") o.seed = std::stoull(value);
-      else if (name == "spool") o.spool = value;
-      else if (name == "drift") o.drift = std::stod(value);
-      else if (name == "threads") o.threads = std::max(1, std::stoi(value));
-      else usage("unknown option --" + name);
+      if (name == "runs") {
+        o.runs = std::stoi(value);
+      } else if (name == "socket") {
+        o.socket = value;
+      } else if (name == "http") {
+        o.http = value;
+      } else if (name == "app") {
+        o.app = value;
+      } else if (name == "env") {
+        o.env = value;
+      } else if (name == "seed") {
+        o.seed = std::stoull(value);
+      } else if (name == "spool") {
+        o.spool = value;
+      } else if (name == "drift") {
+        o.drift = std::stod(value);
+      } else if (name == "threads") {
+        o.threads = std::max(1, std::stoi(value));
+      } else {
+        usage("unknown option --" + name);
+      }
     } catch (const std::exception&) {
       usage("bad value for --" + name + ": " + value);
     }
@@ -97,8 +109,8 @@ int main(int argc, char** argv) {
   config.spool_dir = options.spool;
   config.log = [](xray::LogLevel level, std::string_view message) {
     if (level >= xray::LogLevel::kWarn) {
-      std::fprintf(stderr, "[xray %s] %.*s\n", xray::to_string(level), static_cast<int>(message.size()),
-                   message.data());
+      std::fprintf(stderr, "[xray %s] %.*s\n", xray::to_string(level),
+                   static_cast<int>(message.size()), message.data());
     }
   };
   xray::Client client(config);
@@ -130,24 +142,27 @@ int main(int argc, char** argv) {
     if (o.failed) ++failed;
     if (!o.bad_match) continue;
     if (++bad <= 5) {
-      std::printf("bad match: '%s' (%s) selected for '%.40s…'  execution %s\n", o.selected_title.c_str(),
-                  o.selected_category.c_str(), o.product_title.c_str(), o.execution_id.c_str());
+      std::printf("bad match: '%s' (%s) selected for '%.40s…'  execution %s\n",
+                  o.selected_title.c_str(), o.selected_category.c_str(), o.product_title.c_str(),
+                  o.execution_id.c_str());
     }
   }
   const bool flushed = client.flush(std::chrono::seconds(10));
   xray::Counters c = client.counters();
   std::printf("runs: %zu (bad matches %d, failed %d)\n", outcomes.size(), bad, failed);
-  std::printf("xray: recorded %llu, sent %llu, committed %llu, spooled %llu, replayed %llu, "
-              "dropped %llu, invalid %llu%s\n",
-              static_cast<unsigned long long>(c.recorded), static_cast<unsigned long long>(c.sent),
-              static_cast<unsigned long long>(c.committed), static_cast<unsigned long long>(c.spooled),
-              static_cast<unsigned long long>(c.replayed), static_cast<unsigned long long>(c.dropped),
-              static_cast<unsigned long long>(c.invalid),
-              flushed ? "" : " (flush timed out; the rest is spooled on exit)");
+  std::printf(
+      "xray: recorded %llu, sent %llu, committed %llu, spooled %llu, replayed %llu, "
+      "dropped %llu, invalid %llu%s\n",
+      static_cast<unsigned long long>(c.recorded), static_cast<unsigned long long>(c.sent),
+      static_cast<unsigned long long>(c.committed), static_cast<unsigned long long>(c.spooled),
+      static_cast<unsigned long long>(c.replayed), static_cast<unsigned long long>(c.dropped),
+      static_cast<unsigned long long>(c.invalid),
+      flushed ? "" : " (flush timed out; the rest is spooled on exit)");
   if (c.spooled > c.replayed) {
-    std::printf("the daemon was unreachable for some runs: they wait in %s and are sent by the next "
-                "run that reaches it\n",
-                options.spool.c_str());
+    std::printf(
+        "the daemon was unreachable for some runs: they wait in %s and are sent by the next "
+        "run that reaches it\n",
+        options.spool.c_str());
   }
   return 0;
 }

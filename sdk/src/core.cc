@@ -1,9 +1,9 @@
 #include "core.h"
 
-#include <sys/eventfd.h>
+#include <algorithm>
 #include <unistd.h>
 
-#include <algorithm>
+#include <sys/eventfd.h>
 
 namespace xray::sdk {
 namespace {

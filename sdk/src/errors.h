@@ -13,12 +13,12 @@
 namespace xray::sdk {
 
 enum class Errc {
-  kSpoolFull = 1,     // appending would pass spool_max_bytes
-  kTimeout,           // a deadline passed (connect, request, ack)
-  kClosed,            // the peer closed the connection
-  kProtocol,          // the peer sent bytes that do not parse (frame, HTTP response)
-  kBadEndpoint,       // the HTTP endpoint string does not parse or resolve
-  kRenamedAway,       // a file changed identity under us (another process took it)
+  kSpoolFull = 1,  // appending would pass spool_max_bytes
+  kTimeout,        // a deadline passed (connect, request, ack)
+  kClosed,         // the peer closed the connection
+  kProtocol,       // the peer sent bytes that do not parse (frame, HTTP response)
+  kBadEndpoint,    // the HTTP endpoint string does not parse or resolve
+  kRenamedAway,    // a file changed identity under us (another process took it)
 };
 
 const boost::system::error_category& sdk_category() noexcept;

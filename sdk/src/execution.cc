@@ -120,8 +120,8 @@ Execution::~Execution() {
   if (!state_ || state_->finished) return;
   // Abandoned: destroyed without complete() or fail(). "abandoned" goes into
   // the existing error and metadata fields; the daemon rejects unknown fields.
-  state_->record.error = Json{{"type", "abandoned"},
-                              {"message", "execution destroyed without complete() or fail()"}};
+  state_->record.error =
+      Json{{"type", "abandoned"}, {"message", "execution destroyed without complete() or fail()"}};
   state_->record.metadata.set("abandoned", true);
   finish(*state_, sdk::ExecutionStatus::kFailed);
 }

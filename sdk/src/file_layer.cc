@@ -1,12 +1,12 @@
 #include "file_layer.h"
 
+#include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 namespace xray::sdk {
 namespace {
@@ -25,9 +25,11 @@ Result<void> PosixFileLayer::create_dir(const std::string& path) {
     std::string prefix = path.substr(0, pos);
     if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) return last_error();
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return last_error();
-  if (!S_ISDIR(st.st_mode)) return boost::system::error_code(ENOTDIR, boost::system::system_category());
+  if (!S_ISDIR(st.st_mode)) {
+    return boost::system::error_code(ENOTDIR, boost::system::system_category());
+  }
   return {};
 }
 
@@ -37,7 +39,7 @@ Result<std::vector<DirEntry>> PosixFileLayer::list(const std::string& dir) {
   std::vector<DirEntry> out;
   int dfd = ::dirfd(d);
   while (struct dirent* e = ::readdir(d)) {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished
     if (!S_ISREG(st.st_mode)) continue;
     out.push_back({e->d_name, static_cast<std::uint64_t>(st.st_size)});
@@ -116,13 +118,13 @@ Result<bool> PosixFileLayer::try_lock(int fd) {
 }
 
 Result<FileInfo> PosixFileLayer::stat_fd(int fd) {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return last_error();
   return to_info(st);
 }
 
 Result<FileInfo> PosixFileLayer::stat_path(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return last_error();
   return to_info(st);
 }

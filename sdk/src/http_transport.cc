@@ -1,15 +1,15 @@
 #include "http_transport.h"
 
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <netdb.h>
 #include <optional>
+#include <poll.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
 
 namespace xray::sdk {
 namespace {
@@ -172,8 +172,8 @@ Result<int> HttpClient::read_response(std::chrono::steady_clock::time_point dead
   }
   int status = 0;
   auto sp = status_line.find(' ');
-  auto r = std::from_chars(status_line.data() + sp + 1, status_line.data() + status_line.size(),
-                           status);
+  auto r =
+      std::from_chars(status_line.data() + sp + 1, status_line.data() + status_line.size(), status);
   if (r.ec != std::errc() || status < 100 || status > 599) return make_error_code(Errc::kProtocol);
 
   std::optional<std::size_t> content_length;
@@ -249,11 +249,12 @@ Result<int> HttpClient::post_snapshot(std::string_view json,
       if (auto c = connect(deadline); !c) return c.error();
     }
     const bool ipv6 = endpoint_.host.find(':') != std::string::npos;
-    std::string request = "POST /v1/executions HTTP/1.1\r\nHost: " +
-                          (ipv6 ? "[" + endpoint_.host + "]" : endpoint_.host) + ":" +
-                          std::to_string(endpoint_.port) +
-                          "\r\nContent-Type: application/json\r\nContent-Length: " +
-                          std::to_string(json.size()) + "\r\nConnection: keep-alive\r\n\r\n";
+    std::string request =
+        "POST /v1/executions HTTP/1.1\r\nHost: " +
+        (ipv6 ? "[" + endpoint_.host + "]" : endpoint_.host) + ":" +
+        std::to_string(endpoint_.port) +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) +
+        "\r\nConnection: keep-alive\r\n\r\n";
     request.append(json);
     auto w = write_all(request, deadline);
     bool keep_alive = false;

@@ -92,14 +92,30 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case 0: append_replacement(out); break;  // jsonb cannot store U+0000
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case 0:
+        append_replacement(out);
+        break;  // jsonb cannot store U+0000
       default:
         if (c < 0x20) {
           out.append("\\u00");
@@ -141,10 +157,14 @@ bool Json::as_bool(bool fallback) const noexcept {
 
 double Json::as_double(double fallback) const noexcept {
   switch (type()) {
-    case Type::kInt: return static_cast<double>(std::get<std::int64_t>(v_));
-    case Type::kUint: return static_cast<double>(std::get<std::uint64_t>(v_));
-    case Type::kDouble: return std::get<double>(v_);
-    default: return fallback;
+    case Type::kInt:
+      return static_cast<double>(std::get<std::int64_t>(v_));
+    case Type::kUint:
+      return static_cast<double>(std::get<std::uint64_t>(v_));
+    case Type::kDouble:
+      return std::get<double>(v_);
+    default:
+      return fallback;
   }
 }
 
@@ -211,12 +231,24 @@ std::string Json::dump() const {
 
 void Json::dump_to(std::string& out) const {
   switch (type()) {
-    case Type::kNull: out.append("null"); break;
-    case Type::kBool: out.append(std::get<bool>(v_) ? "true" : "false"); break;
-    case Type::kInt: append_integer(out, std::get<std::int64_t>(v_)); break;
-    case Type::kUint: append_integer(out, std::get<std::uint64_t>(v_)); break;
-    case Type::kDouble: append_double(out, std::get<double>(v_)); break;
-    case Type::kString: append_json_string(out, std::get<std::string>(v_)); break;
+    case Type::kNull:
+      out.append("null");
+      break;
+    case Type::kBool:
+      out.append(std::get<bool>(v_) ? "true" : "false");
+      break;
+    case Type::kInt:
+      append_integer(out, std::get<std::int64_t>(v_));
+      break;
+    case Type::kUint:
+      append_integer(out, std::get<std::uint64_t>(v_));
+      break;
+    case Type::kDouble:
+      append_double(out, std::get<double>(v_));
+      break;
+    case Type::kString:
+      append_json_string(out, std::get<std::string>(v_));
+      break;
     case Type::kArray: {
       out.push_back('[');
       bool first = true;

@@ -1,9 +1,8 @@
 #include "sender.h"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <exception>
+#include <poll.h>
 
 namespace xray::sdk {
 namespace {
@@ -115,8 +114,9 @@ void Sender::loop() {
 
     drops += core_->take_memory_drops();
     if (drops > 0 && now >= next_drop_log) {
-      core_->log(LogLevel::kWarn, "memory limit reached: dropped " + std::to_string(drops) +
-                                      " snapshots (the sender cannot keep up, even with the spool)");
+      core_->log(LogLevel::kWarn,
+                 "memory limit reached: dropped " + std::to_string(drops) +
+                     " snapshots (the sender cannot keep up, even with the spool)");
       drops = 0;
       next_drop_log = now + kDropLogInterval;
     }
@@ -165,7 +165,9 @@ void Sender::maintain_connection(Clock::time_point now) {
   auto connection = UdsConnection::connect(config_.socket_path);
   if (connection) {
     uds_ = std::move(*connection);
-    if (uds_down_logged_) core_->log(LogLevel::kInfo, "connected to xrayd at " + config_.socket_path);
+    if (uds_down_logged_) {
+      core_->log(LogLevel::kInfo, "connected to xrayd at " + config_.socket_path);
+    }
     if (spool_) spool_->request_scan();  // the daemon is back: replay what waits
     return;
   }
@@ -261,10 +263,10 @@ void Sender::send_http(std::string payload, std::optional<SpoolRecordRef> ref) {
   }
   // 503 (busy), other statuses and transport errors: retry later.
   if (!http_down_logged_) {
-    core_->log(LogLevel::kWarn, "HTTP fallback to xrayd failed: " +
-                                    (status ? "HTTP " + std::to_string(*status)
-                                            : status.error().message()) +
-                                    "; spooling");
+    core_->log(LogLevel::kWarn,
+               "HTTP fallback to xrayd failed: " +
+                   (status ? "HTTP " + std::to_string(*status) : status.error().message()) +
+                   "; spooling");
     http_down_logged_ = true;
   }
   give_back(std::move(f));
@@ -287,8 +289,7 @@ void Sender::on_invalid(InFlight& f, std::string_view message) {
   // Logged once, here, and never retried: sending it again cannot help.
   core_->counters_.invalid.fetch_add(1, std::memory_order_relaxed);
   core_->log(LogLevel::kWarn, "xrayd rejected snapshot " + std::string(snapshot_id(f.payload)) +
-                                  " as invalid (" + std::string(message) +
-                                  "); it is not retried");
+                                  " as invalid (" + std::string(message) + "); it is not retried");
   core_->release_memory(f.payload.size());
   if (f.spool_ref) {
     spool_->ack(*f.spool_ref);
@@ -328,9 +329,8 @@ void Sender::spool_or_drop(std::string payload) {
         spool_full_logged_ = true;
       }
     } else {
-      core_->log(LogLevel::kError, "spool write failed (" + r.error().message() +
-                                       "): snapshot " + std::string(snapshot_id(payload)) +
-                                       " dropped");
+      core_->log(LogLevel::kError, "spool write failed (" + r.error().message() + "): snapshot " +
+                                       std::string(snapshot_id(payload)) + " dropped");
     }
   }
   core_->release_memory(bytes);

@@ -110,9 +110,9 @@ class Sender {
   std::uint64_t to_resolve_ = 0;  // application snapshots finished this iteration
   bool spool_full_logged_ = false;
 
-  std::deque<std::string> backlog_;  // taken from the queue, not yet sent
+  std::deque<std::string> backlog_;              // taken from the queue, not yet sent
   std::map<std::uint64_t, InFlight> in_flight_;  // by sequence; deadlines grow with it
-  std::deque<std::uint64_t> unwritten_;  // sequences not yet copied to the socket buffer
+  std::deque<std::uint64_t> unwritten_;          // sequences not yet copied to the socket buffer
   std::uint64_t in_flight_bytes_ = 0;
   std::uint64_t next_sequence_ = 1;
 

@@ -7,18 +7,24 @@ namespace {
 
 const char* to_string(StepStatus s) {
   switch (s) {
-    case StepStatus::kCompleted: return "completed";
-    case StepStatus::kFailed: return "failed";
-    case StepStatus::kSkipped: return "skipped";
+    case StepStatus::kCompleted:
+      return "completed";
+    case StepStatus::kFailed:
+      return "failed";
+    case StepStatus::kSkipped:
+      return "skipped";
   }
   return "completed";
 }
 
 const char* to_string(ExecutionStatus s) {
   switch (s) {
-    case ExecutionStatus::kRunning: return "running";
-    case ExecutionStatus::kCompleted: return "completed";
-    case ExecutionStatus::kFailed: return "failed";
+    case ExecutionStatus::kRunning:
+      return "running";
+    case ExecutionStatus::kCompleted:
+      return "completed";
+    case ExecutionStatus::kFailed:
+      return "failed";
   }
   return "failed";
 }

@@ -1,10 +1,9 @@
 #include "spool.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <unistd.h>
 
 #include "spool_format.h"
 
@@ -221,9 +220,7 @@ Result<void> Spool::append(std::string_view payload) {
       active_.size + record.size() > options_.segment_bytes) {
     seal_active();
   }
-  auto need = [&] {
-    return record.size() + (active_.fd < 0 ? fmt::kSegmentHeader.size() : 0);
-  };
+  auto need = [&] { return record.size() + (active_.fd < 0 ? fmt::kSegmentHeader.size() : 0); };
   if (total_bytes_ + need() > options_.max_bytes) {
     if (std::chrono::steady_clock::now() - last_scan_ >= kFullRescanInterval) {
       if (auto r = rescan(); !r) return r.error();

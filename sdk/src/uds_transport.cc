@@ -1,11 +1,11 @@
 #include "uds_transport.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 namespace xray::sdk {
 
@@ -32,9 +32,8 @@ UdsConnection::~UdsConnection() { ::close(fd_); }
 
 void UdsConnection::queue_frame(std::uint64_t sequence, std::string_view payload) {
   unsigned char header[wire::kHeaderBytes];
-  wire::encode_header({static_cast<std::uint32_t>(payload.size()), wire::FrameType::kSnapshot,
-                       sequence},
-                      header);
+  wire::encode_header(
+      {static_cast<std::uint32_t>(payload.size()), wire::FrameType::kSnapshot, sequence}, header);
   if (out_offset_ > 0 && out_offset_ == out_.size()) {
     out_.clear();
     out_offset_ = 0;

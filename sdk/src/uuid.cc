@@ -30,9 +30,9 @@ struct Generator {
 
   Generator() {
     static std::atomic<std::uint64_t> next_thread{0};
-    rng_state = process_seed() ^ (next_thread.fetch_add(1, std::memory_order_relaxed) << 48) ^
-                static_cast<std::uint64_t>(
-                    std::chrono::steady_clock::now().time_since_epoch().count());
+    rng_state =
+        process_seed() ^ (next_thread.fetch_add(1, std::memory_order_relaxed) << 48) ^
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
 
   std::string next() {

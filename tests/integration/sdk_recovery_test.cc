@@ -2,17 +2,16 @@
 // frozen, crashed and restarted; the application killed mid-spool; the spool
 // full. Each test checks what PostgreSQL holds in the end: every execution
 // exactly once (DESIGN invariants 4 and 6).
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <signal.h>
 #include <sstream>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "sdk/src/file_layer.h"
 #include "sdk/src/spool.h"
@@ -28,10 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+using testing::DaemonProcess;
 using testing::PgServer;
 using testing::TempDir;
 using testing::wait_until;
-using testing::DaemonProcess;
 
 class SdkIntegration : public ::testing::Test {
  protected:
@@ -85,7 +84,8 @@ class SdkIntegration : public ::testing::Test {
 
   static std::set<std::string> stored_ids() {
     std::set<std::string> ids;
-    std::istringstream rows(PgServer::shared().query("SELECT id FROM executions WHERE app = 'sdk-it'"));
+    std::istringstream rows(
+        PgServer::shared().query("SELECT id FROM executions WHERE app = 'sdk-it'"));
     for (std::string line; std::getline(rows, line);) {
       if (!line.empty()) ids.insert(line);
     }
@@ -120,10 +120,12 @@ TEST_F(SdkIntegration, StoresStepsAndEvaluationsAsRecorded) {
   const std::string id = *ids.begin();
   auto& pg = PgServer::shared();
   EXPECT_EQ(pg.query("SELECT status || ' ' || pipeline || ' ' || environment || ' ' || step_count "
-                     "FROM executions WHERE app = 'sdk-it' AND id = '" + id + "'"),
+                     "FROM executions WHERE app = 'sdk-it' AND id = '" +
+                     id + "'"),
             "completed competitor-selection test 3");
   EXPECT_EQ(pg.query("SELECT string_agg(name, ',' ORDER BY step_index) FROM steps "
-                     "WHERE app = 'sdk-it' AND execution_id = '" + id + "'"),
+                     "WHERE app = 'sdk-it' AND execution_id = '" +
+                     id + "'"),
             "search,filter,select");
   EXPECT_EQ(pg.query("SELECT candidate_id || ' ' || passed || ' ' || array_to_string(reasons, ';') "
                      "FROM evaluations WHERE app = 'sdk-it' AND position = 0"),
@@ -139,8 +141,8 @@ TEST_F(SdkIntegration, SpoolGrowsWhileDaemonIsAbsentThenDrainsExactlyOnce) {
   EXPECT_GT(spool_bytes_on_disk(), 0u);
 
   ASSERT_TRUE(start_daemon());
-  ASSERT_TRUE(wait_until([&] { return client.counters().replayed == 60; },
-                         std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      wait_until([&] { return client.counters().replayed == 60; }, std::chrono::seconds(30)));
   EXPECT_TRUE(wait_until([&] { return spool_files() == 0; }));
   EXPECT_EQ(stored_rows(), 60);  // invariant 4: once each
   EXPECT_EQ(stored_ids(), ids);
@@ -158,8 +160,8 @@ TEST_F(SdkIntegration, NextProcessReplaysEveryCompleteRecordAfterSigkill) {
     Client client(c);
     for (;;) record(client, 1);
   }
-  bool grew = wait_until([&] { return spool_bytes_on_disk() > (256u << 10); },
-                         std::chrono::seconds(30));
+  bool grew =
+      wait_until([&] { return spool_bytes_on_disk() > (256u << 10); }, std::chrono::seconds(30));
   if (child > 0) ::kill(child, SIGKILL);  // only our own child, never a group
   ::waitpid(child, nullptr, 0);
   ASSERT_TRUE(grew);

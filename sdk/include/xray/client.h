@@ -83,13 +83,13 @@ struct ClientConfig {
 
 // Monotonic counters since the Client started (except the two gauges at the end).
 struct Counters {
-  std::uint64_t recorded = 0;   // executions handed over by complete(), fail() or abandonment
-  std::uint64_t sent = 0;       // snapshot transmissions (frames/requests), re-sends included
-  std::uint64_t committed = 0;  // acknowledged as committed (from memory or from the spool)
-  std::uint64_t spooled = 0;    // snapshots written to the spool
-  std::uint64_t replayed = 0;   // spool records acknowledged as committed (part of committed)
-  std::uint64_t dropped = 0;    // snapshots lost: memory and spool full, no spool, disk error
-  std::uint64_t invalid = 0;    // rejected by the daemon as invalid; never retried
+  std::uint64_t recorded = 0;       // executions handed over by complete(), fail() or abandonment
+  std::uint64_t sent = 0;           // snapshot transmissions (frames/requests), re-sends included
+  std::uint64_t committed = 0;      // acknowledged as committed (from memory or from the spool)
+  std::uint64_t spooled = 0;        // snapshots written to the spool
+  std::uint64_t replayed = 0;       // spool records acknowledged as committed (part of committed)
+  std::uint64_t dropped = 0;        // snapshots lost: memory and spool full, no spool, disk error
+  std::uint64_t invalid = 0;        // rejected by the daemon as invalid; never retried
   std::uint64_t spool_corrupt = 0;  // torn or corrupt spool records skipped on replay
   std::uint64_t memory_bytes = 0;   // gauge: serialised bytes held in memory now
   std::uint64_t spool_bytes = 0;    // gauge: size of the spool directory as last seen

@@ -44,9 +44,9 @@ struct StepRecord;
 struct Evaluation {
   std::string id;
   bool passed = false;
-  std::vector<std::string> reasons;                  // e.g. "price 49.99 > 40"
+  std::vector<std::string> reasons;                    // e.g. "price 49.99 > 40"
   std::vector<std::pair<std::string, double>> scores;  // e.g. {"rating", 4.6}
-  Json metadata;                                     // optional, an object
+  Json metadata;                                       // optional, an object
 };
 
 // One step of an execution. Move-only; ends (ended_at = now) when end() is

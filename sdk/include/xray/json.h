@@ -36,6 +36,15 @@
 
 namespace xray {
 
+class Json;
+
+namespace detail {
+template <class T>
+concept UnsignedNotBool = std::unsigned_integral<T> && !std::same_as<T, bool>;
+template <class T>
+concept ConvertibleToJson = std::constructible_from<Json, const T&>;
+}  // namespace detail
+
 class Json {
  public:
   enum class Type : std::uint8_t { kNull, kBool, kInt, kUint, kDouble, kString, kArray, kObject };
@@ -47,10 +56,8 @@ class Json {
   Json(std::nullptr_t) noexcept {}
   Json(bool b) noexcept : v_(b) {}
   template <std::signed_integral T>
-    requires(!std::same_as<T, bool>)
   Json(T n) noexcept : v_(static_cast<std::int64_t>(n)) {}
-  template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
+  template <detail::UnsignedNotBool T>
   Json(T n) noexcept : v_(static_cast<std::uint64_t>(n)) {}
   template <std::floating_point T>
   Json(T d) noexcept : v_(static_cast<double>(d)) {}
@@ -62,12 +69,10 @@ class Json {
   // Array or object, by the brace rule above.
   Json(std::initializer_list<Json> items);
   // Any vector of convertible values becomes an array.
-  template <class T>
-    requires std::constructible_from<Json, const T&>
+  template <detail::ConvertibleToJson T>
   Json(const std::vector<T>& items) : v_(Array(items.begin(), items.end())) {}
   // A string-keyed map becomes an object (in the map's order).
-  template <class T>
-    requires std::constructible_from<Json, const T&>
+  template <detail::ConvertibleToJson T>
   Json(const std::map<std::string, T>& items) : v_(Object(items.begin(), items.end())) {}
 
   static Json array(std::initializer_list<Json> items = {}) { return Json(Array(items)); }
@@ -84,11 +89,11 @@ class Json {
 
   // Typed access; each returns the fallback when the value has another type.
   bool as_bool(bool fallback = false) const noexcept;
-  double as_double(double fallback = 0) const noexcept;  // any number
+  double as_double(double fallback = 0) const noexcept;           // any number
   std::int64_t as_int(std::int64_t fallback = 0) const noexcept;  // int, or uint that fits
-  const std::string& as_string() const noexcept;  // "" when not a string
-  const Array& as_array() const noexcept;  // empty when not an array
-  const Object& as_object() const noexcept;  // empty when not an object
+  const std::string& as_string() const noexcept;                  // "" when not a string
+  const Array& as_array() const noexcept;                         // empty when not an array
+  const Object& as_object() const noexcept;                       // empty when not an object
 
   // Sets `key` in an object, turning a null value into an empty object first;
   // replaces an existing member of that name. On a non-object, non-null value

@@ -1,9 +1,9 @@
 // Records one execution with nobody listening and no spool: the SDK must
 // take it, never block or throw, and count it as dropped. Exit 0 on success.
-#include <xray/recorder.h>
-
 #include <chrono>
 #include <cstdio>
+
+#include <xray/recorder.h>
 
 int main() {
   xray::ClientConfig config;

@@ -5,20 +5,20 @@
 // payload it received. One background thread; the accessors lock.
 #pragma once
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "xray/wire.h"
 
@@ -133,8 +133,9 @@ class FakeDaemon {
         payloads_.push_back(payload);
       }
       if (answer) {
-        std::string ack = wire::encode_ack_frame(d.header.sequence, *answer,
-                                                 *answer == wire::AckStatus::kCommitted ? "" : "test says so");
+        std::string ack =
+            wire::encode_ack_frame(d.header.sequence, *answer,
+                                   *answer == wire::AckStatus::kCommitted ? "" : "test says so");
         (void)!::send(c.fd, ack.data(), ack.size(), MSG_NOSIGNAL);
       }
     }

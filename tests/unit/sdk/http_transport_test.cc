@@ -1,16 +1,15 @@
 #include "sdk/src/http_transport.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "tests/unit/sdk/fake_daemon.h"
 #include "xray/recorder.h"
@@ -130,7 +129,9 @@ TEST(HttpClient, ReturnsErrorStatuses) {
 
 TEST(HttpClient, ReadsChunkedResponses) {
   FakeHttpServer server([](const std::string&) {
-    return std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
+    return std::string(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
   });
   HttpClient client({"127.0.0.1", server.port()});
   EXPECT_EQ(client.post_snapshot("{}", soon()).value(), 200);

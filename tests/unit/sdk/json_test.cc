@@ -1,12 +1,12 @@
 #include "xray/json.h"
 
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 namespace xray {
 namespace {
@@ -76,16 +76,25 @@ TEST(Json, KeepsValidUtf8Unescaped) {
 
 TEST(Json, ReplacesInvalidUtf8WithReplacementCharacter) {
   // Lone continuation byte, overlong '/', a surrogate, truncated 3-byte sequence.
-  Json j = std::string("a\x80" "b\xC0\xAF" "c\xED\xA0\x80" "d\xE2\x82");
+  Json j = std::string(
+      "a\x80"
+      "b\xC0\xAF"
+      "c\xED\xA0\x80"
+      "d\xE2\x82");
   std::string out = j.dump();
-  EXPECT_EQ(out, "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
-                 "d\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  EXPECT_EQ(out,
+            "\"a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "d\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_NO_THROW(boost::json::parse(out));
 }
 
 TEST(Json, ReplacesNulBecauseJsonbCannotStoreIt) {
   Json j = std::string("a\0b", 3);
-  EXPECT_EQ(j.dump(), "\"a\xEF\xBF\xBD" "b\"");
+  EXPECT_EQ(j.dump(),
+            "\"a\xEF\xBF\xBD"
+            "b\"");
 }
 
 TEST(Json, EscapesKeysToo) {

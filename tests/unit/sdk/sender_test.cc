@@ -3,12 +3,12 @@
 // failing disk under the spool.
 #include "sdk/src/sender.h"
 
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
 #include <filesystem>
 #include <set>
 #include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "tests/unit/sdk/fake_daemon.h"
 #include "tests/unit/sdk/fault_file_layer.h"
@@ -64,7 +64,9 @@ class SenderTest : public ::testing::Test {
   }
   static std::set<std::string> ids(const std::vector<std::string>& payloads) {
     std::set<std::string> out;
-    for (const auto& p : payloads) out.insert(std::string(boost::json::parse(p).at("id").as_string()));
+    for (const auto& p : payloads) {
+      out.insert(std::string(boost::json::parse(p).at("id").as_string()));
+    }
     return out;
   }
 

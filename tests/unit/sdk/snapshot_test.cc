@@ -1,9 +1,9 @@
 #include "sdk/src/snapshot.h"
 
-#include <gtest/gtest.h>
+#include <set>
 
 #include <boost/json.hpp>
-#include <set>
+#include <gtest/gtest.h>
 
 #include "tests/unit/sdk/fake_daemon.h"
 #include "tests/unit/sdk/temp_dir.h"
@@ -18,11 +18,11 @@ using testing::TempDir;
 using testing::wait_until;
 
 // DESIGN §3: the daemon rejects any other field, so the SDK must never write one.
-const std::set<std::string> kExecutionFields = {"id",         "app",      "pipeline", "environment",
-                                                "status",     "started_at", "ended_at", "metadata",
-                                                "result",     "error",    "steps"};
-const std::set<std::string> kStepFields = {"name",    "status",      "started_at", "ended_at",
-                                           "input",   "output",      "filters",    "evaluations",
+const std::set<std::string> kExecutionFields = {"id",     "app",        "pipeline", "environment",
+                                                "status", "started_at", "ended_at", "metadata",
+                                                "result", "error",      "steps"};
+const std::set<std::string> kStepFields = {"name",      "status",    "started_at", "ended_at",
+                                           "input",     "output",    "filters",    "evaluations",
                                            "selection", "reasoning", "metadata",   "error"};
 const std::set<std::string> kEvaluationFields = {"id", "passed", "reasons", "scores", "metadata"};
 
@@ -65,8 +65,8 @@ sdk::ExecutionRecord full_record() {
 }
 
 TEST(Snapshot, WritesEveryFieldOfWireFormatV1) {
-  std::string text = sdk::serialize_snapshot({"shop", "prod"}, full_record(),
-                                             sdk::ExecutionStatus::kCompleted);
+  std::string text =
+      sdk::serialize_snapshot({"shop", "prod"}, full_record(), sdk::ExecutionStatus::kCompleted);
   json::object o = json::parse(text).as_object();
   expect_only_known_fields(o);
   EXPECT_EQ(o.at("id").as_string(), "0192f1c2-7c1e-7a4b-9d7e-5f0c3a9b1e22");
@@ -100,10 +100,9 @@ TEST(Snapshot, OmitsFieldsThatWereNeverSet) {
   s.name = "only-a-name";
   r.steps.push_back(s);
   std::string text = sdk::serialize_snapshot({"a", ""}, r, sdk::ExecutionStatus::kRunning);
-  EXPECT_EQ(text,
-            R"({"id":"x","app":"a","pipeline":"p","status":"running",)"
-            R"("started_at":"1970-01-01T00:00:00.000Z","steps":[{"name":"only-a-name",)"
-            R"("status":"completed","started_at":"1970-01-01T00:00:00.000Z"}]})");
+  EXPECT_EQ(text, R"({"id":"x","app":"a","pipeline":"p","status":"running",)"
+                  R"("started_at":"1970-01-01T00:00:00.000Z","steps":[{"name":"only-a-name",)"
+                  R"("status":"completed","started_at":"1970-01-01T00:00:00.000Z"}]})");
 }
 
 // --- through the public API, captured by a fake daemon

@@ -1,12 +1,12 @@
 #include "sdk/src/spool.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "sdk/src/spool_format.h"
 #include "tests/unit/sdk/fault_file_layer.h"
@@ -248,7 +248,7 @@ TEST_F(SpoolTest, NeverClaimsASegmentAnotherSpoolHolds) {
   auto first = writer->next();  // the writer claims its own segment for replay
   ASSERT_TRUE(first);
   EXPECT_FALSE(other->next());
-  writer.reset();  // releases the claim with two records unacked
+  writer.reset();                            // releases the claim with two records unacked
   EXPECT_EQ(drain(*other), payloads(0, 3));  // all three: the first was never acked
 }
 
@@ -316,7 +316,7 @@ TEST_F(SpoolTest, CrashKeepsSyncedRecordsAndSkipsTheTornTail) {
     append_n(*s, 0, 3);  // synced
     ASSERT_TRUE(s->append(payload(3)));
     ASSERT_TRUE(s->append(payload(4)));  // not synced
-    files_.crash(30);  // power loss in the middle of the unsynced bytes
+    files_.crash(30);                    // power loss in the middle of the unsynced bytes
     // The process is gone too; its lock with it.
   }
   auto s = open();

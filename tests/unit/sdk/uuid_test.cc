@@ -1,18 +1,19 @@
 #include "sdk/src/uuid.h"
 
-#include <gtest/gtest.h>
-
 #include <mutex>
 #include <regex>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 namespace xray::sdk {
 namespace {
 
 TEST(Uuid, HasVersion7AndVariantInCanonicalForm) {
-  static const std::regex kForm("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  static const std::regex kForm(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   for (int i = 0; i < 1000; ++i) {
     std::string id = make_uuid_v7();
     ASSERT_TRUE(std::regex_match(id, kForm)) << id;
