@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   std::mutex mu;
   std::vector<demo::RunOutcome> outcomes;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(options.threads));
   for (int t = 0; t < options.threads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(options.seed + static_cast<unsigned long long>(t) * 7919);

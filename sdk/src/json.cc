@@ -156,16 +156,10 @@ bool Json::as_bool(bool fallback) const noexcept {
 }
 
 double Json::as_double(double fallback) const noexcept {
-  switch (type()) {
-    case Type::kInt:
-      return static_cast<double>(std::get<std::int64_t>(v_));
-    case Type::kUint:
-      return static_cast<double>(std::get<std::uint64_t>(v_));
-    case Type::kDouble:
-      return std::get<double>(v_);
-    default:
-      return fallback;
-  }
+  if (const auto* i = std::get_if<std::int64_t>(&v_)) return static_cast<double>(*i);
+  if (const auto* u = std::get_if<std::uint64_t>(&v_)) return static_cast<double>(*u);
+  if (const auto* d = std::get_if<double>(&v_)) return *d;
+  return fallback;
 }
 
 std::int64_t Json::as_int(std::int64_t fallback) const noexcept {

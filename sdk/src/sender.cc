@@ -204,7 +204,7 @@ void Sender::route_backlog(Clock::time_point now) {
       if (!memory_tight) break;
     }
     // No usable route, or memory is tight: the spool takes it (or it is dropped).
-    spool_or_drop(std::move(backlog_.front()));
+    spool_or_drop(backlog_.front());
     backlog_.pop_front();
   }
 }
@@ -303,11 +303,11 @@ void Sender::give_back(InFlight&& f) {
     core_->release_memory(f.payload.size());
     spool_->nack(*f.spool_ref);  // still on disk; handed out again later
   } else {
-    spool_or_drop(std::move(f.payload));
+    spool_or_drop(f.payload);
   }
 }
 
-void Sender::spool_or_drop(std::string payload) {
+void Sender::spool_or_drop(const std::string& payload) {
   const std::uint64_t bytes = payload.size();
   if (!spool_) {
     core_->counters_.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -420,7 +420,7 @@ void Sender::check_ack_timeouts(Clock::time_point now) {
 
 void Sender::spill_memory() {
   while (!backlog_.empty()) {
-    spool_or_drop(std::move(backlog_.front()));
+    spool_or_drop(backlog_.front());
     backlog_.pop_front();
   }
   // Frames already written may still be committed by the daemon; the spooled
@@ -432,7 +432,7 @@ void Sender::spill_memory() {
       continue;
     }
     in_flight_bytes_ -= it->second.payload.size();
-    spool_or_drop(std::move(it->second.payload));
+    spool_or_drop(it->second.payload);
     it = in_flight_.erase(it);
   }
 }

@@ -94,7 +94,7 @@ class Sender {
   void on_committed(InFlight& f);
   void on_invalid(InFlight& f, std::string_view message);
   void give_back(InFlight&& f);
-  void spool_or_drop(std::string payload);
+  void spool_or_drop(const std::string& payload);
   void break_connection(std::string_view why, Clock::time_point now);
   void pause_for_busy(std::string_view why, Clock::time_point now);
   Clock::time_point send_deadline(Clock::time_point now) const;
