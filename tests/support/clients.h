@@ -38,6 +38,9 @@ class HttpClient {
   HttpReply read_reply(std::chrono::milliseconds timeout);
   // True if the server closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
+  // Connects if not connected; false if the connection was refused.
+  bool connect() { return ensure_connected(); }
+  bool connected() const { return fd_ >= 0; }
 
  private:
   bool ensure_connected();
