@@ -378,7 +378,8 @@ TEST_F(DaemonResilience, SlowClientsAreDisconnectedWhileOthersAreServed) {
 
   const std::size_t committed_before = load.count(Outcome::kCommitted);
   HttpClient slow_http(daemon_.http_port());
-  auto http_closed = trickle(slow_http, &HttpClient::send_raw, "POST /v1/executions HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto http_closed =
+      trickle(slow_http, &HttpClient::send_raw, "POST /v1/executions HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(http_closed.has_value()) << "a trickled HTTP header was never cut off";
   EXPECT_GE(*http_closed, milliseconds(1500));
   EXPECT_LE(*http_closed, seconds(5));
@@ -520,8 +521,9 @@ TEST_F(DaemonResilience, ServesOnInheritedSockets) {
   EXPECT_FALSE(std::filesystem::exists(daemon_.socket_path())) << "bound socket_path anyway";
 
   HttpClient http(port);
-  EXPECT_EQ(http.post("/v1/executions", "application/json", make_snapshot("activated-http")).status,
-            200);
+  HttpReply posted =
+      http.post("/v1/executions", "application/json", make_snapshot("activated-http"));
+  EXPECT_EQ(posted.status, 200) << posted.body;
   UdsClient uds(path);
   ASSERT_TRUE(uds.send_snapshot(5, make_snapshot("activated-uds")));
   auto ack = uds.read_ack(seconds(20));
