@@ -275,10 +275,15 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   auto writers_deadline = any_writer ? deadline : Clock::now();
   for (auto& w : writers) w->request_stop(writers_deadline);
   for (auto& w : writers) w->stop(writers_deadline);
-  // Only possible when every writer died: the queue still holds records.
-  if (auto left = answer_queued_as_shutting_down(queue, metrics); left > 0) {
-    log.warn("service", "answered ", left, " queued snapshot(s) as not stored (no writer left)");
-  }
+  // Records still queued: every writer died, or a snapshot was parsed after
+  // the writers drained (its body outlived the wait above). Answer them.
+  const auto answer_left_over = [&] {
+    if (auto left = answer_queued_as_shutting_down(queue, metrics); left > 0) {
+      log.warn("service", "answered ", left, " snapshot(s) queued after the writers stopped",
+               " as not stored");
+    }
+  };
+  answer_left_over();
   auto drain = Clock::now() - started;
   drain_total_ms.store(std::max<std::int64_t>(1, whole_ms(drain)));
   // Every record has been answered; sessions write the acks and close once
@@ -290,6 +295,7 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
     log.warn("service", registry.size(),
              " connection(s) still open at the shutdown deadline; closing them");
   }
+  answer_left_over();
   watchdog.cancel();
   work.reset();
   ioc.stop();

@@ -231,7 +231,12 @@ void Writer::fail(const char* what) {
   // (invariant 3: never drop silently). /readyz shows it as not connected.
   ++metrics_.writer_exceptions;
   failed_.store(true, std::memory_order_relaxed);
-  const std::size_t held = batch_.size() + incoming_.size();
+  // The record whose callback threw has left its slot already.
+  const auto present = [](const auto& records) {
+    return static_cast<std::size_t>(
+        std::count_if(records.begin(), records.end(), [](const auto& r) { return r != nullptr; }));
+  };
+  const std::size_t held = present(batch_) + present(incoming_);
   log_.error(name_, "stopped by an exception: ", what, "; answering ", held,
              " snapshots in hand as not stored");
   for (auto* records : {&batch_, &incoming_}) {
@@ -265,7 +270,12 @@ bool Writer::collect_batch() {
   const BatchLimits limits = this->limits();
   std::size_t bytes = 0;
   const auto room = [&] {
-    const std::size_t held = batch_.size() + incoming_.size();
+    // The record whose callback threw has left its slot already.
+  const auto present = [](const auto& records) {
+    return static_cast<std::size_t>(
+        std::count_if(records.begin(), records.end(), [](const auto& r) { return r != nullptr; }));
+  };
+  const std::size_t held = present(batch_) + present(incoming_);
     return held < limits.max_count ? limits.max_count - held : 0;
   };
   if (take_incoming(limits, bytes)) return true;
