@@ -264,6 +264,9 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   // Every session finishes what it is reading and answers what follows
   // "shutting down" until its client is quiet.
   registry.shutdown_all(deadline);
+  log.info("service", "draining: listeners closed, ", registry.size(), " connection(s) open, ",
+           queue.depth(), " snapshot(s) queued; deadline in ",
+           whole_ms(config_now->shutdown_timeout), " ms");
   // Requests and frames whose bodies are being read finish and are queued;
   // after that, new snapshots are refused.
   wait_until([&] { return metrics.bodies_in_progress.load() == 0; },

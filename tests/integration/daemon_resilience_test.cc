@@ -341,6 +341,48 @@ TEST_F(DaemonResilience, SigtermUnderLoadAnswersEverySnapshotAndExitsZero) {
             << std::chrono::duration_cast<milliseconds>(took).count() << " ms\n";
 }
 
+// Invariant 8 and issue 3 §6: while draining, connections already open are
+// still answered: /readyz says 503 shutting_down, /metrics shows the daemon
+// not ready and the drain's duration so far; a snapshot queued before the
+// signal is committed and acknowledged once PostgreSQL lets it through.
+TEST_F(DaemonResilience, DrainIsVisibleAndCommitsWhatWasQueued) {
+  start_daemon({"--shutdown-timeout=20s"});
+  ASSERT_TRUE(wait_ready(seconds(20)));
+  HttpClient ready_probe(daemon_.http_port());
+  HttpClient metrics_probe(daemon_.http_port());
+  ASSERT_EQ(ready_probe.get("/healthz").status, 200);
+  ASSERT_EQ(metrics_probe.get("/healthz").status, 200);
+  // Hold the queued snapshot back: nothing can commit while this lock is held.
+  auto locker = xrayd::PgConnection::connect(pg().conninfo(), "drain-locker");
+  ASSERT_TRUE(locker.has_value()) << locker.error().message;
+  ASSERT_TRUE((*locker)->exec("BEGIN; LOCK TABLE executions IN ACCESS EXCLUSIVE MODE"));
+  UdsClient uds(daemon_.socket_path());
+  ASSERT_TRUE(uds.send_snapshot(1, make_snapshot("queued-before-sigterm")));
+  ASSERT_TRUE(wait_until([&] { return metric_now("xray_bytes_held") > 0; }, seconds(10)));
+
+  daemon_.send_signal(SIGTERM);
+  ASSERT_TRUE(daemon_.wait_for_log("draining:", seconds(10))) << daemon_.log();
+  HttpReply ready = ready_probe.get("/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("shutting_down"), std::string::npos) << ready.body;
+  HttpReply page = metrics_probe.get("/metrics");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.headers["connection"], "close");
+  EXPECT_EQ(metric(page.body, "xray_ready"), 0) << page.body;
+  EXPECT_GT(metric(page.body, "xray_drain_seconds"), 0) << page.body;
+  EXPECT_GT(metric(page.body, "xray_bytes_held"), 0) << page.body;
+
+  ASSERT_TRUE((*locker)->exec("COMMIT"));
+  auto ack = uds.read_ack(seconds(20));
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->status, wire::AckStatus::kCommitted) << ack->message;
+  auto code = daemon_.wait_exit(seconds(20));
+  ASSERT_TRUE(code.has_value()) << daemon_.log();
+  EXPECT_EQ(*code, 0) << daemon_.log();
+  EXPECT_EQ(pg().count("SELECT count(*) FROM executions WHERE id = 'queued-before-sigterm'"), 1);
+  EXPECT_NE(daemon_.log().find("stopped after draining for"), std::string::npos);
+}
+
 // Invariant 1: kill -9 under load. Whatever was acknowledged before the kill
 // is in PostgreSQL: an acknowledgement only ever follows a commit.
 TEST_F(DaemonResilience, KillNineLosesNothingAcknowledged) {
