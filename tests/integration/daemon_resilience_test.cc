@@ -383,6 +383,61 @@ TEST_F(DaemonResilience, DrainIsVisibleAndCommitsWhatWasQueued) {
   EXPECT_NE(daemon_.log().find("stopped after draining for"), std::string::npos);
 }
 
+// Issue 3 §4: a second SIGTERM during the drain exits at once, with status
+// 1; what was not acknowledged stays with its client.
+TEST_F(DaemonResilience, SecondSigtermExitsAtOnce) {
+  start_daemon({"--shutdown-timeout=30s"});
+  ASSERT_TRUE(wait_ready(seconds(20)));
+  auto locker = xrayd::PgConnection::connect(pg().conninfo(), "second-signal-locker");
+  ASSERT_TRUE(locker.has_value()) << locker.error().message;
+  ASSERT_TRUE((*locker)->exec("BEGIN; LOCK TABLE executions IN ACCESS EXCLUSIVE MODE"));
+  UdsClient uds(daemon_.socket_path());
+  ASSERT_TRUE(uds.send_snapshot(1, make_snapshot("never-acknowledged")));
+  ASSERT_TRUE(wait_until([&] { return metric_now("xray_bytes_held") > 0; }, seconds(10)));
+  daemon_.send_signal(SIGTERM);
+  ASSERT_TRUE(daemon_.wait_for_log("draining:", seconds(10))) << daemon_.log();
+  auto code = daemon_.stop(SIGTERM, seconds(5));
+  ASSERT_TRUE(code.has_value()) << "the second SIGTERM did not end the drain";
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(daemon_.log().find("second SIGTERM: exiting now"), std::string::npos);
+  // No answer, so the client still owns the snapshot and will send it again.
+  auto ack = uds.read_ack(seconds(2));
+  EXPECT_FALSE(ack.has_value() && ack->status == wire::AckStatus::kCommitted);
+  ASSERT_TRUE((*locker)->exec("ROLLBACK"));
+}
+
+// Issue 3 §2: at most max_inflight_frames frames per socket connection are
+// read and unanswered; then reads pause (counted) until acks are written,
+// and everything sent is committed once PostgreSQL lets it through.
+TEST_F(DaemonResilience, InflightCapPausesReadsUntilAcksAreWritten) {
+  start_daemon({"--max-inflight-frames=4"});
+  ASSERT_TRUE(wait_ready(seconds(20)));
+  auto locker = xrayd::PgConnection::connect(pg().conninfo(), "inflight-locker");
+  ASSERT_TRUE(locker.has_value()) << locker.error().message;
+  ASSERT_TRUE((*locker)->exec("BEGIN; LOCK TABLE executions IN ACCESS EXCLUSIVE MODE"));
+  UdsClient uds(daemon_.socket_path());
+  for (std::uint64_t seq = 1; seq <= 12; ++seq) {
+    ASSERT_TRUE(uds.send_snapshot(seq, make_snapshot("inflight-" + std::to_string(seq))));
+  }
+  std::string page;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        page = scrape();
+        return metric(page, "xray_uds_frames_inflight") == 4 &&
+               metric(page, "xray_uds_reads_paused_total{reason=\"inflight\"}") >= 1;
+      },
+      seconds(10)))
+      << page;
+  ASSERT_TRUE((*locker)->exec("COMMIT"));
+  for (int i = 0; i < 12; ++i) {
+    auto ack = uds.read_ack(seconds(20));
+    ASSERT_TRUE(ack.has_value()) << "ack " << i;
+    EXPECT_EQ(ack->status, wire::AckStatus::kCommitted) << ack->message;
+  }
+  EXPECT_EQ(pg().count("SELECT count(*) FROM executions WHERE id LIKE 'inflight-%'"), 12);
+  EXPECT_EQ(metric_now("xray_uds_frames_inflight"), 0);
+}
+
 // Invariant 1: kill -9 under load. Whatever was acknowledged before the kill
 // is in PostgreSQL: an acknowledgement only ever follows a commit.
 TEST_F(DaemonResilience, KillNineLosesNothingAcknowledged) {
