@@ -13,10 +13,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include "daemon/http_session.h"
 #include "daemon/systemd.h"
@@ -48,25 +48,22 @@ const std::string& too_many_connections_response() {
 // connection, and the client could lose the 503 before reading it.
 asio::awaitable<void> refuse_connection(tcp::socket socket) {
   constexpr std::chrono::seconds kLinger{1};
+  // The stream's own timer bounds the write and the lingering reads together.
+  boost::beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(kLinger);
   auto [write_ec, written] = co_await asio::async_write(
-      socket, asio::buffer(too_many_connections_response()), asio::as_tuple(asio::use_awaitable));
+      stream, asio::buffer(too_many_connections_response()), asio::as_tuple(asio::use_awaitable));
   boost::system::error_code ec;
   if (!write_ec) {
-    socket.shutdown(tcp::socket::shutdown_send, ec);
-    asio::steady_timer timer(socket.get_executor(), kLinger);
-    timer.async_wait([&socket](boost::system::error_code timer_ec) {
-      boost::system::error_code ignored;
-      if (!timer_ec) socket.cancel(ignored);
-    });
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     std::array<char, 4096> sink;
     for (;;) {
       auto [read_ec, n] =
-          co_await socket.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+          co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
       if (read_ec) break;
     }
-    timer.cancel();
   }
-  socket.close(ec);
+  stream.close();
 }
 
 // Checks that an inherited descriptor is a listening stream socket.
