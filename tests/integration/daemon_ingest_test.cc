@@ -155,7 +155,7 @@ TEST_F(DaemonIngest, RedeliveryLeavesOneExecution) {
   }
 }
 
-TEST_F(DaemonIngest, UnixSocketAcksFramesSentBeforeTheClientHalfCloses) {
+TEST_F(DaemonIngest, AcksEveryFrameWhenTheSocketSenderHalfCloses) {
   // A client may send its frames, close its sending side and read the acks.
   start_daemon();
   UdsClient uds(daemon_.socket_path());

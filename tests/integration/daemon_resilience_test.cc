@@ -175,7 +175,7 @@ class DaemonResilience : public ::testing::Test {
 // follows the database, accepted snapshots wait in memory and new ones are
 // refused once the budget is full; afterwards every acknowledged snapshot is
 // stored exactly once and every refused one was answered busy / 503.
-TEST_F(DaemonResilience, OutageLosesNothingAndDuplicatesNothing) {
+TEST_F(DaemonResilience, LosesAndDuplicatesNothingWhenPostgresCrashesUnderLoad) {
   start_daemon({"--memory-limit=4MiB", "--max-body-bytes=512KiB", "--writers=2",
                 "--reconnect-min=50ms", "--reconnect-max=1s"});
   ASSERT_TRUE(wait_ready(seconds(20)));
@@ -299,11 +299,11 @@ class DaemonOverload : public DaemonResilience {
   }
 };
 
-TEST_F(DaemonOverload, LargeSnapshotsRefusedWithinTheMemoryBound) {
+TEST_F(DaemonOverload, StaysWithinTheMemoryBoundWhenFloodedWithLargeSnapshots) {
   overload(/*candidates=*/1500, /*uds_clients=*/6, /*window=*/64, /*http_clients=*/4);
 }
 
-TEST_F(DaemonOverload, SmallSnapshotsRefusedWithinTheMemoryBound) {
+TEST_F(DaemonOverload, StaysWithinTheMemoryBoundWhenFloodedWithSmallSnapshots) {
   overload(/*candidates=*/8, /*uds_clients=*/16, /*window=*/1000, /*http_clients=*/4);
 }
 
@@ -311,7 +311,7 @@ TEST_F(DaemonOverload, SmallSnapshotsRefusedWithinTheMemoryBound) {
 // shutdown_timeout, every acknowledged snapshot is stored, and every snapshot
 // a client sent got an answer: clients stop after their first "failed" /
 // 503 shutting_down, and the daemon reads and answers until they do.
-TEST_F(DaemonResilience, SigtermUnderLoadAnswersEverySnapshotAndExitsZero) {
+TEST_F(DaemonResilience, AnswersEverySnapshotAndExitsZeroWhenSigtermedUnderLoad) {
   start_daemon({"--shutdown-timeout=10s", "--writers=2"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   LoadOptions o = load_options("sigterm");
@@ -345,7 +345,7 @@ TEST_F(DaemonResilience, SigtermUnderLoadAnswersEverySnapshotAndExitsZero) {
 // still answered: /readyz says 503 shutting_down, /metrics shows the daemon
 // not ready and the drain's duration so far; a snapshot queued before the
 // signal is committed and acknowledged once PostgreSQL lets it through.
-TEST_F(DaemonResilience, DrainIsVisibleAndCommitsWhatWasQueued) {
+TEST_F(DaemonResilience, ShowsTheDrainAndCommitsWhatWasQueuedWhenStopping) {
   start_daemon({"--shutdown-timeout=20s"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   HttpClient ready_probe(daemon_.http_port());
@@ -385,7 +385,7 @@ TEST_F(DaemonResilience, DrainIsVisibleAndCommitsWhatWasQueued) {
 
 // Issue 3 §4: a second SIGTERM during the drain exits at once, with status
 // 1; what was not acknowledged stays with its client.
-TEST_F(DaemonResilience, SecondSigtermExitsAtOnce) {
+TEST_F(DaemonResilience, ExitsAtOnceWhenSigtermedTwice) {
   start_daemon({"--shutdown-timeout=30s"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   auto locker = xrayd::PgConnection::connect(pg().conninfo(), "second-signal-locker");
@@ -409,7 +409,7 @@ TEST_F(DaemonResilience, SecondSigtermExitsAtOnce) {
 // Issue 3 §2: at most max_inflight_frames frames per socket connection are
 // read and unanswered; then reads pause (counted) until acks are written,
 // and everything sent is committed once PostgreSQL lets it through.
-TEST_F(DaemonResilience, InflightCapPausesReadsUntilAcksAreWritten) {
+TEST_F(DaemonResilience, PausesReadsWhenMaxInflightFramesAreUnanswered) {
   start_daemon({"--max-inflight-frames=4"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   auto locker = xrayd::PgConnection::connect(pg().conninfo(), "inflight-locker");
@@ -440,7 +440,7 @@ TEST_F(DaemonResilience, InflightCapPausesReadsUntilAcksAreWritten) {
 
 // Invariant 1: kill -9 under load. Whatever was acknowledged before the kill
 // is in PostgreSQL: an acknowledgement only ever follows a commit.
-TEST_F(DaemonResilience, KillNineLosesNothingAcknowledged) {
+TEST_F(DaemonResilience, KeepsEveryAcknowledgedSnapshotWhenKilledUnderLoad) {
   start_daemon({"--writers=2"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   LoadOptions o = load_options("kill");
@@ -461,7 +461,7 @@ TEST_F(DaemonResilience, KillNineLosesNothingAcknowledged) {
 // Issue 3 §2: a client trickling one byte per second is disconnected at
 // header_timeout (HTTP) or body_timeout (a frame's payload on the socket),
 // while other clients are served all along; both timeouts are counted.
-TEST_F(DaemonResilience, SlowClientsAreDisconnectedWhileOthersAreServed) {
+TEST_F(DaemonResilience, DisconnectsSlowSendersWhileServingOthers) {
   start_daemon({"--header-timeout=2s", "--body-timeout=2s"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   LoadOptions o = load_options("slow");
@@ -520,7 +520,7 @@ TEST_F(DaemonResilience, SlowClientsAreDisconnectedWhileOthersAreServed) {
 // Issue 3 §2: with max_connections = 4, a fifth HTTP connection is answered
 // 503 too_many_connections and a fifth Unix-socket connection is closed;
 // both are counted, and a slot freed is usable again.
-TEST_F(DaemonResilience, ConnectionLimitRefusesTheFifthConnection) {
+TEST_F(DaemonResilience, RefusesTheFifthConnectionWhenMaxConnectionsIsFour) {
   start_daemon({"--max-connections=4"});
   ASSERT_TRUE(wait_ready(seconds(20)));
   // The readiness probe's connection is closed; wait until the daemon agrees.
@@ -572,7 +572,7 @@ TEST_F(DaemonResilience, ConnectionLimitRefusesTheFifthConnection) {
 // Issue 3 §5: with NOTIFY_SOCKET set, READY=1 arrives once the listeners are
 // up (the HTTP port answers by then), WATCHDOG=1 follows from the event loop,
 // and SIGTERM sends STOPPING=1 before a clean exit.
-TEST_F(DaemonResilience, NotifiesReadyAfterListenersAndStoppingOnSigterm) {
+TEST_F(DaemonResilience, NotifiesReadyAfterListeningAndStoppingWhenSigtermed) {
   NotifySocket notify(daemon_.dir() + "/notify.sock");
   ASSERT_TRUE(notify.ok());
   daemon_.set_env("NOTIFY_SOCKET", notify.path());
@@ -603,7 +603,7 @@ TEST_F(DaemonResilience, NotifiesReadyAfterListenersAndStoppingOnSigterm) {
 
 // Issue 3 §5: socket activation. The daemon serves on the TCP and Unix
 // listeners it inherits as fds 3 and 4 (LISTEN_FDS/LISTEN_PID), binding nothing.
-TEST_F(DaemonResilience, ServesOnInheritedSockets) {
+TEST_F(DaemonResilience, ServesOnInheritedSocketsWhenSocketActivated) {
   int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in in{};
   in.sin_family = AF_INET;
@@ -645,7 +645,7 @@ TEST_F(DaemonResilience, ServesOnInheritedSockets) {
 
 // Issue 3 §4: SIGHUP re-reads the config file. A changed reloadable limit
 // takes effect; an invalid file is rejected whole and the old values stay.
-TEST_F(DaemonResilience, SighupReloadsValidConfigAndKeepsOldOnInvalid) {
+TEST_F(DaemonResilience, ReloadsOnSighupAndKeepsTheOldConfigWhenTheNewIsInvalid) {
   const std::string conf = daemon_.dir() + "/xrayd.conf";
   auto write_conf = [&](const std::string& text) {
     std::ofstream out(conf, std::ios::trunc);
@@ -678,7 +678,7 @@ TEST_F(DaemonResilience, SighupReloadsValidConfigAndKeepsOldOnInvalid) {
 // ExecStart pointing at the binary just built. verify (systemd 252) does not
 // resolve User=/Group=, so the xray user need not exist here; the units'
 // user is declared in systemd/xrayd.sysusers, checked with systemd-sysusers.
-TEST(SystemdUnits, VerifyPassesForServiceAndSocket) {
+TEST(SystemdUnits, PassSystemdAnalyzeVerifyWhenPointedAtTheBuild) {
   if (std::system("command -v systemd-analyze >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "systemd-analyze is not installed (Debian package: systemd)";
   }
