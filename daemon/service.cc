@@ -196,6 +196,9 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
 
   for (auto& w : writers) w->start();
   listener.start();
+  // The watchdog's handlers run on the io threads until ioc.stop(), the drain
+  // included (a long drain must keep systemd's watchdog fed); main never
+  // touches the timer again, so it needs no lock.
   asio::steady_timer watchdog(ioc);
   if (auto interval = watchdog_interval()) schedule_watchdog(watchdog, *interval);
   auto work = asio::make_work_guard(ioc);
@@ -299,7 +302,6 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
              " connection(s) still open at the shutdown deadline; closing them");
   }
   answer_left_over();
-  watchdog.cancel();
   work.reset();
   ioc.stop();
   for (auto& t : io_threads) t.join();

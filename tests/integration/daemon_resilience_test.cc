@@ -290,8 +290,8 @@ class DaemonOverload : public DaemonResilience {
               << " KiB; memory_limit " << kLimit / 1024 << " KiB\n";
     RecordProperty("vmhwm_idle_kib", std::to_string(rss_idle / 1024));
     RecordProperty("vmhwm_peak_kib", std::to_string(rss_peak / 1024));
-#if defined(__SANITIZE_ADDRESS__)
-    std::cout << "[ overload ] AddressSanitizer build: the RSS bound is not checked\n";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    std::cout << "[ overload ] sanitizer build: the RSS bound is not checked\n";
 #else
     EXPECT_LE(rss_peak, kLimit + kOverhead)
         << "peak RSS " << rss_peak / kMiB << " MiB over memory_limit + 64 MiB";
