@@ -332,9 +332,12 @@ boost::system::result<LoadedConfig, InputError> load_config(int argc, const char
   if (c.reconnect_min > c.reconnect_max) {
     return config_error("reconnect_min must not exceed reconnect_max");
   }
-  if (c.max_body_bytes > c.memory_limit) {
+  if (c.max_body_bytes > c.memory_limit / kBudgetBytesPerBodyByte) {
     return config_error("max_body_bytes (" + format_bytes(c.max_body_bytes) +
-                        ") must not exceed memory_limit (" + format_bytes(c.memory_limit) + ")");
+                        ") must not exceed memory_limit / " +
+                        std::to_string(kBudgetBytesPerBodyByte) + " (" +
+                        format_bytes(c.memory_limit / kBudgetBytesPerBodyByte) +
+                        "): parsing a snapshot holds about that many times its size");
   }
   if (c.http_listen.empty() && c.socket_path.empty()) {
     return config_error("both http_listen and socket_path are empty: nothing to listen on");

@@ -60,6 +60,13 @@ struct Config {
   std::string log_file;  // empty: stderr
 };
 
+// memory_limit must hold this many times max_body_bytes: while a snapshot is
+// parsed, its body, its parsed document (4 to 7 times the JSON's size,
+// measured in docs/operations.md) and its encoded rows are all held and
+// accounted at once (invariant 2). With less, the largest snapshots could
+// never be admitted and would be refused as busy forever.
+inline constexpr std::size_t kBudgetBytesPerBodyByte = 8;
+
 // Where each effective value came from, for --print-config.
 enum class ValueSource { kDefault, kFile, kEnvironment, kFlag };
 

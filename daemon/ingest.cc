@@ -2,6 +2,9 @@
 
 #include <memory>
 
+#include <boost/json/storage_ptr.hpp>
+
+#include "daemon/budget_resource.h"
 #include "daemon/encoder.h"
 #include "daemon/snapshot_parser.h"
 
@@ -30,27 +33,52 @@ void Ingest::submit(std::string_view json, Transport transport,
   auto config = config_.get();
   SnapshotLimits limits{config->max_steps, config->max_evaluations, config->max_json_depth,
                         config->max_string_bytes};
-  auto parsed = parse_snapshot(json, limits);
+  const auto refuse_busy = [&](std::string message, std::string app, std::string id) {
+    // Invariant 3: refused, never dropped: the client is told to retry.
+    metrics_.refused_memory.fetch_add(1, std::memory_order_relaxed);
+    done({xray::Errc::kBusy, std::move(message), "memory_limit", std::move(app), std::move(id)});
+  };
+  // Invariant 2: the parsed document, several times the size of its text,
+  // is taken from the budget block by block as it is built, and given back
+  // when `parsed` goes at the end of this function (declared after
+  // `document_lease`, so destroyed before it).
+  BudgetResource document_lease(budget_);
+  auto parsed = parse_snapshot(json, limits, boost::json::storage_ptr(&document_lease));
   if (!parsed) {
-    metrics_.invalid.fetch_add(1, std::memory_order_relaxed);
     const xray::InputError& e = parsed.error();
+    if (e.code == xray::Errc::kBusy) {
+      refuse_busy(e.message, "", "");
+      return;
+    }
+    metrics_.invalid.fetch_add(1, std::memory_order_relaxed);
     log_.debug("ingest", "invalid snapshot: ", e.message);
     done({e.code, e.message, e.field, "", ""});
+    return;
+  }
+  // Invariant 2: the parser's views, and the COPY rows about to be encoded
+  // (estimated now, exact below), are held beside the document: take them
+  // before encoding, so the peak of this snapshot's life is accounted too.
+  std::optional<Lease> lease;
+  if (document_lease.charge(view_bytes(*parsed))) {
+    lease = budget_.try_acquire(json.size() + json.size() / 2 + 1024);
+  }
+  if (!lease) {
+    refuse_busy("over memory budget (memory_limit); retry later", std::string(parsed->app),
+                std::string(parsed->id));
     return;
   }
   auto record = std::make_unique<Record>();
   encode_snapshot(*parsed, *record);
   record->received_at = received_at;
-
-  // Invariant 2: the encoded rows are held until commit, so they are taken
-  // from the budget too; the body they came from is released by the caller.
-  auto lease = budget_.try_acquire(record->encoded_bytes());
-  if (!lease) {
-    metrics_.refused_memory.fetch_add(1, std::memory_order_relaxed);
-    done({xray::Errc::kBusy, "over memory budget (memory_limit); retry later", "memory_limit",
-          record->app, record->id});
+  record->trim();
+  // The encoded rows are held until commit; the body they came from is
+  // released by the caller, the document at the end of this function.
+  const std::size_t held = record->held_bytes();
+  if (held > lease->bytes() && !budget_.try_grow(*lease, held - lease->bytes())) {
+    refuse_busy("over memory budget (memory_limit); retry later", record->app, record->id);
     return;
   }
+  lease->shrink_to(held);
   record->lease = std::move(*lease);
   std::string app = record->app;
   std::string id = record->id;
@@ -62,7 +90,7 @@ void Ingest::submit(std::string_view json, Transport transport,
   };
   if (!queue_.push(record)) {
     // The queue's preallocated capacity is full: refuse like a full budget.
-    metrics_.refused_memory.fetch_add(1, std::memory_order_relaxed);
+    metrics_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
     record.reset();
     (*shared_done)({xray::Errc::kBusy, "queue full; retry later", "memory_limit", app, id});
   }

@@ -103,6 +103,8 @@ std::string Metrics::render(const ScrapeGauges& g) const {
   out += "# HELP xray_refused_total Work refused, by reason.\n"
          "# TYPE xray_refused_total counter\n";
   out += "xray_refused_total{reason=\"memory\"} " + std::to_string(load(refused_memory)) + "\n";
+  out += "xray_refused_total{reason=\"queue_full\"} " + std::to_string(load(refused_queue_full)) +
+         "\n";
   out += "xray_refused_total{reason=\"connections\"} " +
          std::to_string(load(refused_connections)) + "\n";
   out += "xray_refused_total{reason=\"shutdown\"} " + std::to_string(load(refused_shutdown)) +
@@ -120,8 +122,12 @@ std::string Metrics::render(const ScrapeGauges& g) const {
         connections_open.load(std::memory_order_relaxed));
   gauge(out, "xray_uds_frames_inflight", "Unix-socket frames read and not yet acknowledged.",
         uds_frames_inflight.load(std::memory_order_relaxed));
-  counter(out, "xray_uds_reads_paused_total", "Times a Unix-socket connection paused reading.",
-          load(uds_reads_paused));
+  out += "# HELP xray_uds_reads_paused_total Times a Unix-socket connection paused reading, by "
+         "reason.\n# TYPE xray_uds_reads_paused_total counter\n";
+  out += "xray_uds_reads_paused_total{reason=\"memory\"} " +
+         std::to_string(load(uds_reads_paused_memory)) + "\n";
+  out += "xray_uds_reads_paused_total{reason=\"inflight\"} " +
+         std::to_string(load(uds_reads_paused_inflight)) + "\n";
   gauge(out, "xray_bytes_held", "Bytes held for snapshots between first byte and commit.",
         g.bytes_held);
   gauge(out, "xray_bytes_held_peak", "Highest xray_bytes_held since start.", g.bytes_peak);
@@ -130,6 +136,8 @@ std::string Metrics::render(const ScrapeGauges& g) const {
   gauge(out, "xray_writers_connected", "Writers with a live PostgreSQL connection.",
         g.writers_connected);
   gauge(out, "xray_writers", "Writer threads.", g.writers_total);
+  gauge(out, "xray_ready", "1 when GET /readyz answers 200 (a writer is connected, not stopping).",
+        g.ready ? 1 : 0);
   counter(out, "xray_batches_total", "Batches committed.", load(batches));
   counter(out, "xray_batch_retries_total", "Batches retried after a retryable error.",
           load(batch_retries));
@@ -141,10 +149,17 @@ std::string Metrics::render(const ScrapeGauges& g) const {
           load(writer_exceptions));
   out += "# HELP xray_pg_unavailable_seconds_total Writer-seconds spent without a connection.\n"
          "# TYPE xray_pg_unavailable_seconds_total counter\nxray_pg_unavailable_seconds_total ";
-  append_number(out, static_cast<double>(load(pg_unavailable_ms)) / 1000.0);
-  out += "\n# HELP xray_drain_seconds Duration of the last shutdown drain.\n"
-         "# TYPE xray_drain_seconds gauge\nxray_drain_seconds ";
-  append_number(out, static_cast<double>(load(drain_ms)) / 1000.0);
+  append_number(out,
+                static_cast<double>(static_cast<std::int64_t>(load(pg_unavailable_ms)) +
+                                    g.pg_unavailable_live_ms) /
+                    1000.0);
+  out += "\n# HELP xray_pg_outage_seconds Seconds since the last connected writer lost "
+         "PostgreSQL; 0 while any writer is connected.\n"
+         "# TYPE xray_pg_outage_seconds gauge\nxray_pg_outage_seconds ";
+  append_number(out, static_cast<double>(g.pg_outage_ms) / 1000.0);
+  out += "\n# HELP xray_drain_seconds Time the shutdown drain has taken so far; 0 before "
+         "shutdown.\n# TYPE xray_drain_seconds gauge\nxray_drain_seconds ";
+  append_number(out, static_cast<double>(g.drain_ms) / 1000.0);
   out += "\n";
   batch_rows.render(out, "xray_batch_rows", "Snapshots per committed batch.");
   batch_bytes.render(out, "xray_batch_bytes", "Encoded bytes per committed batch.");

@@ -46,6 +46,13 @@ struct ScrapeGauges {
   std::int64_t queue_depth = 0;
   std::int64_t writers_connected = 0;
   std::int64_t writers_total = 0;
+  bool ready = false;  // what GET /readyz answers now
+  // Since the last connected writer lost PostgreSQL; 0 while one is connected.
+  std::int64_t pg_outage_ms = 0;
+  // Writer-time without a connection not yet settled into Metrics::pg_unavailable_ms.
+  std::int64_t pg_unavailable_live_ms = 0;
+  // The shutdown drain so far, or its total once over; 0 before shutdown.
+  std::int64_t drain_ms = 0;
 };
 
 struct Metrics {
@@ -59,6 +66,7 @@ struct Metrics {
   Counter rejected_by_database{0};  // rows PostgreSQL refused (invariant 5)
   Counter failed{0};             // answered with a transient failure (shutdown, db away)
   Counter refused_memory{0};     // refused because the budget was full (invariant 3)
+  Counter refused_queue_full{0}; // refused because the record queue's capacity was full
   Counter refused_connections{0};  // connections closed at once: max_connections
   Counter refused_shutdown{0};   // refused because the daemon is stopping
   Counter body_too_large{0};     // bodies/frames over max_body_bytes
@@ -69,15 +77,15 @@ struct Metrics {
   Gauge connections_open{0};
   Gauge uds_frames_inflight{0};
   Gauge bodies_in_progress{0};   // bodies/frames admitted and being read (shutdown waits)
-  Counter uds_reads_paused{0};   // times a Unix-socket connection paused reading
+  Counter uds_reads_paused_memory{0};    // Unix-socket reads paused after a busy refusal
+  Counter uds_reads_paused_inflight{0};  // ... paused at max_inflight_frames
 
   // Writers and PostgreSQL.
   Counter batches{0};
   Counter batch_retries{0};      // batches retried after a retryable error
   Counter pg_reconnects{0};      // successful reconnects after a lost connection
   Counter pg_connect_failures{0};
-  Counter pg_unavailable_ms{0};  // total time writers spent without a connection
-  Counter drain_ms{0};           // time the last shutdown drain took
+  Counter pg_unavailable_ms{0};  // writer-time without a connection, settled at each attempt
   Counter writer_exceptions{0};  // writer threads ended by an exception (a bug: see the log)
   Histogram batch_rows;          // snapshots per committed batch
   Histogram batch_bytes;         // encoded bytes per committed batch

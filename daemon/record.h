@@ -44,10 +44,21 @@ struct Record {
   Lease lease;                   // bytes held for this record (invariant 2)
   OutcomeCallback on_done;
 
+  // Bytes of COPY rows and key, for batch sizes (batch_max_bytes).
   std::size_t encoded_bytes() const {
     return app.size() + id.size() + execution_row.size() + step_rows.size() +
            evaluation_rows.size();
   }
+
+  // Bytes this record keeps in memory until it is destroyed, for the Budget
+  // (invariant 2): the allocator's usable size of each string's heap block
+  // (so spare capacity and size-class rounding count too), plus an
+  // allowance for the Record itself and its callbacks.
+  std::size_t held_bytes() const;
+
+  // Gives back spare capacity of the row strings when it is more than a
+  // quarter of their size (small snapshots often have more).
+  void trim();
 };
 
 }  // namespace xrayd

@@ -37,8 +37,9 @@ std::size_t queue_capacity(std::size_t memory_limit) {
   return std::clamp<std::size_t>(memory_limit / 1024, 4096, 1 << 20);
 }
 
-// Signals arrive on a dedicated thread (sigwait) and reach main as events.
-enum class Event { kShutdown, kReload };
+// Signals arrive on a dedicated thread (sigwait), writer failures on their
+// writer's thread; both reach main as events.
+enum class Event { kShutdown, kReload, kWriterFailed };
 
 class SignalEvents {
  public:
@@ -68,6 +69,10 @@ sigset_t handled_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   return set;
+}
+
+std::int64_t whole_ms(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
 // Waits until `done()` or `deadline`, polling; main thread only.
@@ -105,11 +110,14 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   Metrics metrics;
   Budget budget(config.memory_limit);
   RecordQueue queue(queue_capacity(config.memory_limit));
+  SignalEvents events;
 
   std::vector<std::unique_ptr<Writer>> writers;
   for (std::size_t i = 0; i < config.writers; ++i) {
-    writers.push_back(
-        std::make_unique<Writer>(static_cast<int>(i + 1), config, queue, metrics, log));
+    writers.push_back(std::make_unique<Writer>(static_cast<int>(i + 1), config, queue, metrics,
+                                               log, [&events](int) {
+                                                 events.push(Event::kWriterFailed);
+                                               }));
   }
   auto connected_writers = [&writers] {
     return static_cast<std::int64_t>(std::count_if(
@@ -117,6 +125,12 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   };
 
   Ingest ingest(live, budget, queue, metrics, log);
+  // The drain's start and length (steady_clock counts; 0 = not yet), for /metrics.
+  std::atomic<Clock::rep> drain_started{0};
+  std::atomic<std::int64_t> drain_total_ms{0};
+  auto ready = [&] {
+    return drain_started.load() == 0 && !ingest.stopping() && connected_writers() > 0;
+  };
   asio::io_context ioc(static_cast<int>(config.io_threads));
   SessionRegistry registry;
   SessionContext context{
@@ -134,9 +148,22 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
         g.queue_depth = static_cast<std::int64_t>(queue.depth());
         g.writers_connected = connected_writers();
         g.writers_total = static_cast<std::int64_t>(writers.size());
+        g.ready = ready();
+        // The outage is as long as the writer that lost PostgreSQL last has been without it.
+        Clock::duration outage = Clock::duration::max();
+        for (const auto& w : writers) {
+          outage = std::min(outage, w->disconnected_for());
+          g.pg_unavailable_live_ms += whole_ms(w->unsettled_unavailable());
+        }
+        g.pg_outage_ms = writers.empty() ? 0 : whole_ms(outage);
+        if (auto total = drain_total_ms.load(); total > 0) {
+          g.drain_ms = total;
+        } else if (auto started = drain_started.load(); started != 0) {
+          g.drain_ms = whole_ms(Clock::now() - Clock::time_point(Clock::duration(started)));
+        }
         return g;
       },
-      [&] { return connected_writers() > 0; },
+      ready,
   };
   Listener listener(ioc, context);
   if (auto error = listener.open(config)) {
@@ -144,7 +171,6 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
     return 1;
   }
 
-  SignalEvents events;
   std::atomic<bool> shutting_down{false};
   std::thread signal_thread([&] {
     pthread_setname_np(pthread_self(), "xrayd-signals");
@@ -170,6 +196,9 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
 
   for (auto& w : writers) w->start();
   listener.start();
+  // The watchdog's handlers run on the io threads until ioc.stop(), the drain
+  // included (a long drain must keep systemd's watchdog fed); main never
+  // touches the timer again, so it needs no lock.
   asio::steady_timer watchdog(ioc);
   if (auto interval = watchdog_interval()) schedule_watchdog(watchdog, *interval);
   auto work = asio::make_work_guard(ioc);
@@ -188,13 +217,26 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
       }
     });
   }
+  // The acceptors listen since open() and the io threads now run them, so a
+  // client may connect from here on (socket-activated or not).
   notify_systemd("READY=1\nSTATUS=accepting snapshots");
   log.info("service", "ready: ", config.writers, " writer(s), ", config.io_threads,
            " io thread(s), memory_limit ", config.memory_limit, " bytes");
 
+  int exit_code = 0;
   for (;;) {
     Event e = events.wait();
     if (e == Event::kShutdown) break;
+    if (e == Event::kWriterFailed) {
+      // STYLE §4: a writer boundary logs and exits; systemd restarts us
+      // (Restart=on-failure). Only committed data was acknowledged (invariant 1),
+      // and the drain below still answers everything accepted.
+      log.error("service", "a writer thread failed (see above); draining and exiting with status "
+                           "1 so that the supervisor restarts xrayd");
+      exit_code = 1;
+      shutting_down.store(true);
+      break;
+    }
     // SIGHUP: reopen the log, then reload what can change safely.
     if (!log.reopen()) log.warn("service", "cannot reopen log file");
     auto fresh = reload();
@@ -216,33 +258,56 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
 
   // Shutdown, in reverse order of startup (invariant 8).
   auto started = Clock::now();
+  drain_started.store(started.time_since_epoch().count());
   auto config_now = live.get();
   auto deadline = started + config_now->shutdown_timeout;
   notify_systemd("STOPPING=1\nSTATUS=draining");
-  listener.stop();
-  registry.shutdown_all();
+  // No new connections; those already in the backlog get stopping sessions.
+  listener.stop(deadline);
+  // Every session finishes what it is reading and answers what follows
+  // "shutting down" until its client is quiet.
+  registry.shutdown_all(deadline);
+  log.info("service", "draining: listeners closed, ", registry.size(), " connection(s) open, ",
+           queue.depth(), " snapshot(s) queued; deadline in ",
+           whole_ms(config_now->shutdown_timeout), " ms");
   // Requests and frames whose bodies are being read finish and are queued;
   // after that, new snapshots are refused.
   wait_until([&] { return metrics.bodies_in_progress.load() == 0; },
              std::min(deadline, started + config_now->body_timeout));
   ingest.stop_accepting();
-  for (auto& w : writers) w->request_stop(deadline);
-  for (auto& w : writers) w->stop(deadline);
-  // Every record has been answered; give sessions a moment to write the acks.
-  wait_until([&] { return registry.size() == 0; }, Clock::now() + std::chrono::seconds(2));
+  // With no live writer nothing can drain: answer at once rather than at the deadline.
+  bool any_writer = std::any_of(writers.begin(), writers.end(),
+                                [](const auto& w) { return !w->failed(); });
+  auto writers_deadline = any_writer ? deadline : Clock::now();
+  for (auto& w : writers) w->request_stop(writers_deadline);
+  for (auto& w : writers) w->stop(writers_deadline);
+  // Records still queued: every writer died, or a snapshot was parsed after
+  // the writers drained (its body outlived the wait above). Answer them.
+  const auto answer_left_over = [&] {
+    if (auto left = answer_queued_as_shutting_down(queue, metrics); left > 0) {
+      log.warn("service", "answered ", left, " snapshot(s) queued after the writers stopped",
+               " as not stored");
+    }
+  };
+  answer_left_over();
   auto drain = Clock::now() - started;
-  metrics.drain_ms.store(
-      static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(drain).count()),
-      std::memory_order_relaxed);
-  watchdog.cancel();
+  drain_total_ms.store(std::max<std::int64_t>(1, whole_ms(drain)));
+  // Every record has been answered; sessions write the acks and close once
+  // their clients are quiet. Their reads end at the deadline; give the last
+  // acks a moment to be written after that.
+  constexpr std::chrono::seconds kCloseGrace{1};
+  if (!wait_until([&] { return registry.size() == 0; },
+                  std::max(deadline, Clock::now()) + kCloseGrace)) {
+    log.warn("service", registry.size(),
+             " connection(s) still open at the shutdown deadline; closing them");
+  }
+  answer_left_over();
   work.reset();
   ioc.stop();
   for (auto& t : io_threads) t.join();
-  log.info("service", "stopped after draining for ",
-           std::chrono::duration_cast<std::chrono::milliseconds>(drain).count(), " ms; ",
+  log.info("service", "stopped after draining for ", whole_ms(drain), " ms; ",
            metrics.committed.load(), " snapshot(s) committed since start");
-  return 0;
+  return exit_code;
 }
 
 }  // namespace xrayd

@@ -2,12 +2,15 @@
 // them (invariant 8) and max_connections can be enforced.
 //
 // A session registers itself when it starts and removes itself when it ends.
-// shutdown_all() asks each live session to stop: idle ones close at once,
-// busy ones finish the request or frames in progress, answer them, then close.
+// shutdown_all() asks each live session to stop: work in progress is finished
+// and answered, anything the client sends afterwards is answered "shutting
+// down", and the connection closes once the client is quiet (or closes it),
+// or at the shutdown deadline at the latest (invariant 8).
 // Threads: any io thread; the mutex is held only to copy or edit the map,
 // never across I/O.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -19,10 +22,18 @@ namespace xrayd {
 
 class Session {
  public:
+  using Clock = std::chrono::steady_clock;
+
+  // How long a stopping session waits with nothing in flight and nothing
+  // received before it closes: long enough for a client to see its last
+  // answer ("shutting down") and stop sending, short enough that idle
+  // keep-alive connections do not hold up the exit.
+  static constexpr std::chrono::milliseconds kShutdownLinger{500};
+
   virtual ~Session() = default;
-  // Any thread: asks the session to stop after its work in progress. Posts
-  // to the session's own strand; returns at once.
-  virtual void shutdown() = 0;
+  // Any thread: asks the session to stop (see SessionRegistry). Reads end by
+  // `deadline` at the latest. Posts to the session's own strand; returns at once.
+  virtual void shutdown(Clock::time_point deadline) = 0;
 };
 
 class SessionRegistry {
@@ -48,7 +59,7 @@ class SessionRegistry {
     return sessions_.size();
   }
 
-  void shutdown_all() XRAY_EXCLUDES(mu_) {
+  void shutdown_all(Session::Clock::time_point deadline) XRAY_EXCLUDES(mu_) {
     std::vector<std::shared_ptr<Session>> live;
     {
       MutexLock lock(mu_);
@@ -57,7 +68,7 @@ class SessionRegistry {
       }
     }
     // Outside the lock: shutdown() posts, and a session may remove itself.
-    for (auto& s : live) s->shutdown();
+    for (auto& s : live) s->shutdown(deadline);
   }
 
  private:

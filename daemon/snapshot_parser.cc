@@ -16,6 +16,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include "daemon/budget_resource.h"
+
 namespace xrayd {
 namespace {
 
@@ -643,12 +645,13 @@ std::string position(std::string_view text, std::size_t offset) {
 }  // namespace
 
 boost::system::result<Snapshot, InputError> parse_snapshot(std::string_view text,
-                                                           const SnapshotLimits& limits) {
+                                                           const SnapshotLimits& limits,
+                                                           json::storage_ptr upstream) {
   // The document lives in a monotonic resource (a pointer bump per node, one
   // release at the end) that the document itself keeps alive. The parser's
   // scratch stack starts in a stack buffer and spills to the default heap.
   json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>(
-      std::max<std::size_t>(1024, text.size()));
+      std::max<std::size_t>(1024, text.size()), std::move(upstream));
   unsigned char scratch[4096];
   json::parse_options options;
   options.max_depth = limits.max_json_depth;
@@ -656,7 +659,14 @@ boost::system::result<Snapshot, InputError> parse_snapshot(std::string_view text
   parser.reset(storage);
 
   boost::system::error_code ec;
-  std::size_t consumed = parser.write(text.data(), text.size(), ec);
+  std::size_t consumed = 0;
+  try {
+    consumed = parser.write(text.data(), text.size(), ec);
+  } catch (const BudgetExhausted&) {
+    // Invariant 3: refused for now, not invalid; the client retries later.
+    return InputError{Errc::kBusy, "memory_limit",
+                      "over memory budget (memory_limit) while parsing; retry later"};
+  }
   if (ec == json::error::too_deep) {
     return InputError{Errc::kLimitExceeded, "max_json_depth",
                       "JSON nesting exceeds max_json_depth (" + to_text(limits.max_json_depth) +
@@ -672,6 +682,12 @@ boost::system::result<Snapshot, InputError> parse_snapshot(std::string_view text
   Validator validator(limits);
   if (!validator.snapshot(*snapshot.document, snapshot)) return validator.take_error();
   return snapshot;
+}
+
+std::size_t view_bytes(const Snapshot& snapshot) {
+  std::size_t bytes = sizeof(Snapshot) + snapshot.steps.capacity() * sizeof(Step);
+  for (const Step& step : snapshot.steps) bytes += step.evaluations.capacity() * sizeof(Evaluation);
+  return bytes;
 }
 
 }  // namespace xrayd

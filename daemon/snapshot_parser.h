@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/system/result.hpp>
 
 #include "daemon/errors.h"
@@ -30,6 +31,9 @@ inline constexpr std::size_t kMaxIdentifierBytes = 200;
 
 // Parses and validates one snapshot.
 //
+// The document's memory comes from `upstream` (the default heap when null),
+// through a monotonic resource the document keeps alive; the daemon passes a
+// BudgetResource (daemon/budget_resource.h) so the document is accounted.
 // On success the Snapshot owns its document (see daemon/snapshot.h). Absent
 // optional fields and JSON null are the same thing. Timestamps are RFC 3339
 // strings (an offset or Z; fractional seconds are truncated to microseconds;
@@ -44,6 +48,8 @@ inline constexpr std::size_t kMaxIdentifierBytes = 200;
 //                     message gives line, column, byte offset and reason.
 //   kLimitExceeded    "max_steps" | "max_evaluations" | "max_json_depth" |
 //                     "max_string_bytes"; the message names the field path too.
+//   kBusy             "memory_limit" — `upstream` threw BudgetExhausted: the
+//                     budget cannot hold the document now; retry later.
 //   kInvalidSnapshot  the field path, e.g. "steps[2].evaluations[0].passed":
 //                     missing, unknown, wrong type, bad value, U+0000, a number
 //                     out of range. "" when the top level is not an object.
@@ -51,6 +57,10 @@ inline constexpr std::size_t kMaxIdentifierBytes = 200;
 // what was expected, e.g. "steps[2].evaluations[0].passed: expected a
 // boolean, got a string".
 [[nodiscard]] boost::system::result<Snapshot, xray::InputError> parse_snapshot(
-    std::string_view json, const SnapshotLimits& limits);
+    std::string_view json, const SnapshotLimits& limits, boost::json::storage_ptr upstream = {});
+
+// Bytes the Snapshot's own vectors (steps, evaluations) hold beside its
+// document, for the memory budget.
+std::size_t view_bytes(const Snapshot& snapshot);
 
 }  // namespace xrayd

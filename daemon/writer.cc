@@ -56,17 +56,21 @@ const Statements& statements() {
   const std::string e = kExecutionColumns;
   const std::string s = kStepColumns;
   const std::string v = kEvaluationColumns;
-  // Created once per connection. A staging table copies the column types of
-  // its real table, so COPY already checks every value, but holds only the
-  // COPY columns: no generated columns, defaults or constraints. ON COMMIT
-  // DELETE ROWS empties it after each batch; a rollback does too.
+  // Run once per connection. Invariant 1 across a database crash: an ack
+  // follows COMMIT, so COMMIT must not return before its WAL is flushed,
+  // whatever the server's or the role's default (synchronous_commit = off
+  // would let a crash lose transactions already acknowledged). A staging
+  // table copies the column types of its real table, so COPY already checks
+  // every value, but holds only the COPY columns: no generated columns,
+  // defaults or constraints. ON COMMIT DELETE ROWS empties it after each
+  // batch; a rollback does too.
   const auto stage = [](const std::string& table, const std::string& columns) {
     return "CREATE TEMP TABLE xray_stage_" + table + " ON COMMIT DELETE ROWS AS SELECT " + columns +
            " FROM " + table + " WITH NO DATA";
   };
   static const Statements kStatements = {
-      .create_staging = stage("executions", e) + "; " + stage("steps", s) + "; " +
-                        stage("evaluations", v) +
+      .create_staging = "SET synchronous_commit TO on; " + stage("executions", e) + "; " +
+                        stage("steps", s) + "; " + stage("evaluations", v) +
                         "; CREATE TEMP TABLE xray_stage_winners (app text, id text)"
                         " ON COMMIT DELETE ROWS",
       // BEGIN travels with the first COPY: one round trip less per batch.
@@ -109,7 +113,8 @@ std::uint64_t whole_ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-Writer::Writer(int id, const Config& config, RecordQueue& queue, Metrics& metrics, Logger& log)
+Writer::Writer(int id, const Config& config, RecordQueue& queue, Metrics& metrics, Logger& log,
+               FailureCallback on_failure)
     : id_(id),
       name_("writer[" + std::to_string(id) + "]"),
       conninfo_(config.postgres),
@@ -119,6 +124,7 @@ Writer::Writer(int id, const Config& config, RecordQueue& queue, Metrics& metric
       queue_(queue),
       metrics_(metrics),
       log_(log),
+      on_failure_(std::move(on_failure)),
       jitter_(std::random_device{}()) {
   update_settings(config);
 }
@@ -187,22 +193,32 @@ void Writer::run() {
   // Thread names hold at most 15 characters.
   const std::string thread_name = ("xrayd-writer-" + std::to_string(id_)).substr(0, 15);
   pthread_setname_np(pthread_self(), thread_name.c_str());
-  unavailable_since_ = Clock::now();
+  const Clock::rep started = Clock::now().time_since_epoch().count();
+  disconnected_since_ns_.store(started, std::memory_order_relaxed);
+  unavailable_since_ns_.store(started, std::memory_order_relaxed);
+  bool crashed = false;
   try {
     loop();
   } catch (const std::exception& e) {
     fail(e.what());
+    crashed = true;
   } catch (...) {
     fail("unknown exception");
+    crashed = true;
   }
   {
     MutexLock lock(cancel_mu_);
     canceler_.reset();
   }
-  if (conn_ == nullptr) metrics_.pg_unavailable_ms += whole_ms(Clock::now() - unavailable_since_);
+  if (conn_ == nullptr) {
+    metrics_.pg_unavailable_ms += whole_ms(Clock::now() - unavailable_since());
+  }
+  unavailable_since_ns_.store(0, std::memory_order_relaxed);
+  disconnected_since_ns_.store(0, std::memory_order_relaxed);
   conn_.reset();
   connected_.store(false, std::memory_order_relaxed);
-  log_.info(name_, "stopped");
+  log_.info(name_, crashed ? "stopped by an exception" : "stopped");
+  if (crashed && on_failure_) on_failure_(id_);
   {
     MutexLock lock(wake_mu_);
     exited_ = true;
@@ -214,7 +230,13 @@ void Writer::fail(const char* what) {
   // A bug, not a database problem: stop this writer, but answer what it holds
   // (invariant 3: never drop silently). /readyz shows it as not connected.
   ++metrics_.writer_exceptions;
-  const std::size_t held = batch_.size() + incoming_.size();
+  failed_.store(true, std::memory_order_relaxed);
+  // The record whose callback threw has left its slot already.
+  const auto present = [](const auto& records) {
+    return static_cast<std::size_t>(
+        std::count_if(records.begin(), records.end(), [](const auto& r) { return r != nullptr; }));
+  };
+  const std::size_t held = present(batch_) + present(incoming_);
   log_.error(name_, "stopped by an exception: ", what, "; answering ", held,
              " snapshots in hand as not stored");
   for (auto* records : {&batch_, &incoming_}) {
@@ -248,7 +270,12 @@ bool Writer::collect_batch() {
   const BatchLimits limits = this->limits();
   std::size_t bytes = 0;
   const auto room = [&] {
-    const std::size_t held = batch_.size() + incoming_.size();
+    // The record whose callback threw has left its slot already.
+  const auto present = [](const auto& records) {
+    return static_cast<std::size_t>(
+        std::count_if(records.begin(), records.end(), [](const auto& r) { return r != nullptr; }));
+  };
+  const std::size_t held = present(batch_) + present(incoming_);
     return held < limits.max_count ? limits.max_count - held : 0;
   };
   if (take_incoming(limits, bytes)) return true;
@@ -411,8 +438,8 @@ bool Writer::connect_once() {
   PgResult<void> ready =
       conn ? (*conn)->exec(statements().create_staging) : PgResult<void>(conn.error());
   const auto now = Clock::now();
-  metrics_.pg_unavailable_ms += whole_ms(now - unavailable_since_);
-  unavailable_since_ = now;
+  metrics_.pg_unavailable_ms += whole_ms(now - unavailable_since());
+  unavailable_since_ns_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   if (!ready) {
     ++metrics_.pg_connect_failures;
     const Clock::duration delay = next_backoff();
@@ -429,6 +456,8 @@ bool Writer::connect_once() {
     canceler_ = conn_->make_canceler();
   }
   connected_.store(true, std::memory_order_relaxed);
+  unavailable_since_ns_.store(0, std::memory_order_relaxed);
+  disconnected_since_ns_.store(0, std::memory_order_relaxed);
   if (ever_connected_) {
     ++metrics_.pg_reconnects;
     log_.info(name_, "reconnected to PostgreSQL");
@@ -452,7 +481,27 @@ void Writer::drop_connection(const PgError& why, std::size_t kept) {
   }
   conn_.reset();
   connected_.store(false, std::memory_order_relaxed);
-  unavailable_since_ = Clock::now();
+  const Clock::rep now = Clock::now().time_since_epoch().count();
+  unavailable_since_ns_.store(now, std::memory_order_relaxed);
+  disconnected_since_ns_.store(now, std::memory_order_relaxed);
+}
+
+Writer::Clock::time_point Writer::unavailable_since() const {
+  return Clock::time_point(Clock::duration(unavailable_since_ns_.load(std::memory_order_relaxed)));
+}
+
+Writer::Clock::duration Writer::disconnected_for() const {
+  const Clock::rep since = disconnected_since_ns_.load(std::memory_order_relaxed);
+  if (since == 0) return Clock::duration::zero();
+  return std::max(Clock::duration::zero(),
+                  Clock::now() - Clock::time_point(Clock::duration(since)));
+}
+
+Writer::Clock::duration Writer::unsettled_unavailable() const {
+  const Clock::rep since = unavailable_since_ns_.load(std::memory_order_relaxed);
+  if (since == 0) return Clock::duration::zero();
+  return std::max(Clock::duration::zero(),
+                  Clock::now() - Clock::time_point(Clock::duration(since)));
 }
 
 Writer::Clock::duration Writer::next_backoff() {
@@ -494,21 +543,34 @@ void Writer::answer(std::unique_ptr<Record>& slot, Outcome outcome) {
 void Writer::answer_all_shutting_down() {
   // Invariant 8: every record in hand or still queued gets an answer.
   std::size_t answered = 0;
-  const auto answer_held = [&] {
-    for (auto* records : {&batch_, &incoming_}) {
-      for (auto& r : *records) {
-        answer(r, {xray::make_error_code(Errc::kShuttingDown), kShutdownMessage});
-        ++answered;
-      }
-      records->clear();
+  for (auto* records : {&batch_, &incoming_}) {
+    for (auto& r : *records) {
+      answer(r, {xray::make_error_code(Errc::kShuttingDown), kShutdownMessage});
+      ++answered;
     }
-  };
-  answer_held();
-  while (queue_.pop_bulk(incoming_, 256, microseconds(0)) > 0) answer_held();
+    records->clear();
+  }
+  answered += answer_queued_as_shutting_down(queue_, metrics_);
   if (answered > 0) {
     log_.warn(name_, "stop deadline passed: answered ", answered,
               " queued snapshots as not stored (shutting down)");
   }
+}
+
+std::size_t answer_queued_as_shutting_down(RecordQueue& queue, Metrics& metrics) {
+  std::size_t answered = 0;
+  std::vector<std::unique_ptr<Record>> records;
+  while (queue.pop_bulk(records, 256, microseconds(0)) > 0) {
+    for (auto& r : records) {
+      ++metrics.failed;
+      r->on_done({xray::make_error_code(Errc::kShuttingDown), kShutdownMessage});
+      ++answered;
+      // Destroying the record after its ack returns its bytes to the Budget.
+      r.reset();
+    }
+    records.clear();
+  }
+  return answered;
 }
 
 }  // namespace xrayd

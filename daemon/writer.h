@@ -23,7 +23,10 @@
 //     passes (invariant 8);
 //   - Errc::kDatabaseUnavailable, for the records in hand when an exception
 //     (a bug) ends the writer thread; it is logged and counted
-//     (writer_exceptions), and the writer stays disconnected.
+//     (writer_exceptions), the writer stays disconnected, and the failure
+//     callback tells the owner, who should stop the daemon with an error so
+//     that its supervisor restarts it (STYLE §4: a writer boundary logs and
+//     exits; only committed data was acknowledged).
 // A lost connection or a transient error (see PgError) is not an outcome: the
 // writer keeps the batch, reconnects with exponential backoff between
 // reconnect_min and reconnect_max (with jitter), and writes the batch again,
@@ -51,6 +54,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <span>
@@ -72,10 +76,15 @@ class Writer {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // Called once, on the writer thread, after an exception ended it and the
+  // records in hand were answered. Must not block.
+  using FailureCallback = std::function<void(int id)>;
+
   // Takes postgres, batch_max_*, reconnect_min/max from `config`. `id` names
   // the thread, the log component ("writer[1]") and the PostgreSQL
   // application_name. `queue`, `metrics` and `log` must outlive the Writer.
-  Writer(int id, const Config& config, RecordQueue& queue, Metrics& metrics, Logger& log);
+  Writer(int id, const Config& config, RecordQueue& queue, Metrics& metrics, Logger& log,
+         FailureCallback on_failure = {});
   // Stops a running writer as stop(now) would.
   ~Writer();
   Writer(const Writer&) = delete;
@@ -101,6 +110,17 @@ class Writer {
   // True while the writer holds a live connection (for /readyz and
   // xray_writers_connected). Any thread.
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
+
+  // True once an exception has ended the writer thread. Any thread.
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+
+  // While disconnected: how long since the connection was lost (or since the
+  // writer started, if it never connected); zero while connected. Any thread.
+  Clock::duration disconnected_for() const;
+  // While disconnected: the time without a connection not yet added to
+  // Metrics::pg_unavailable_ms (which is settled at each connection attempt
+  // and at exit); zero while connected. Any thread.
+  Clock::duration unsettled_unavailable() const;
 
   // SIGHUP reload: takes batch_max_bytes, batch_max_count and batch_max_delay
   // from `config`; the next batch uses them. Any thread.
@@ -140,6 +160,7 @@ class Writer {
   bool wait_exited_until(Clock::time_point until);
 
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  Clock::time_point unavailable_since() const;
   Clock::time_point deadline() const;
   bool past_deadline() const;
   BatchLimits limits() const;
@@ -164,6 +185,12 @@ class Writer {
   std::atomic<bool> stopping_{false};
   std::atomic<Clock::rep> deadline_ns_{0};
   std::atomic<bool> connected_{false};
+  std::atomic<bool> failed_{false};
+  // steady_clock counts for disconnected_for() and unsettled_unavailable();
+  // written by the writer thread, read anywhere (a scrape may be a moment off).
+  std::atomic<Clock::rep> disconnected_since_ns_{0};
+  std::atomic<Clock::rep> unavailable_since_ns_{0};
+  const FailureCallback on_failure_;
 
   // Wakes the writer from a backoff sleep when stop is requested, and the
   // owner from stop() when the thread has finished. Guards exited_.
@@ -182,9 +209,13 @@ class Writer {
   std::vector<std::unique_ptr<Record>> incoming_;
   std::vector<std::unique_ptr<Record>> batch_;
   bool ever_connected_ = false;
-  Clock::time_point unavailable_since_;  // while conn_ is null: since when (for pg_unavailable_ms)
   Clock::duration backoff_{};
   std::minstd_rand jitter_;
 };
+
+// Answers every record still in `queue` with Errc::kShuttingDown, counting
+// each as failed, and returns how many. For the owner after every writer has
+// stopped (invariant 8: even if all writers died, every record is answered).
+std::size_t answer_queued_as_shutting_down(RecordQueue& queue, Metrics& metrics);
 
 }  // namespace xrayd

@@ -11,6 +11,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   clang clang-format libclang-rt-14-dev
   procps psmisc
+  systemd  # systemd-analyze verify and systemd-sysusers for the units test
 )
 
 missing=()

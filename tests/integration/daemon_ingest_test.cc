@@ -155,6 +155,23 @@ TEST_F(DaemonIngest, RedeliveryLeavesOneExecution) {
   }
 }
 
+TEST_F(DaemonIngest, AcksEveryFrameWhenTheSocketSenderHalfCloses) {
+  // A client may send its frames, close its sending side and read the acks.
+  start_daemon();
+  UdsClient uds(daemon_.socket_path());
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    ASSERT_TRUE(uds.send_snapshot(seq, make_snapshot("half-" + std::to_string(seq))));
+  }
+  ASSERT_TRUE(uds.shutdown_write());
+  for (int i = 0; i < 5; ++i) {
+    auto ack = uds.read_ack(seconds(20));
+    ASSERT_TRUE(ack.has_value()) << "ack " << i << " missing";
+    EXPECT_EQ(ack->status, wire::AckStatus::kCommitted) << ack->message;
+  }
+  EXPECT_TRUE(uds.closed_by_peer(seconds(5)));
+  EXPECT_EQ(pg().count("SELECT count(*) FROM executions WHERE id LIKE 'half-%'"), 5);
+}
+
 TEST_F(DaemonIngest, FinalSnapshotReplacesRunningOne) {
   start_daemon();
   HttpClient http(daemon_.http_port());

@@ -4,10 +4,12 @@
 // copy_layout.h order, as the encoder would make them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -434,6 +436,37 @@ TEST_F(WriterTest, SurvivesAnOutageWithNothingLostOrDuplicated) {
   EXPECT_TRUE(writer.connected());
   EXPECT_GE(value(metrics_.pg_reconnects), 1u);
   EXPECT_GE(value(metrics_.batch_retries), 1u);
+}
+
+TEST_F(WriterTest, ReportsItsFailureWhenAnExceptionEndsTheThread) {
+  // STYLE §4: a writer boundary logs and exits, and tells its owner, so that
+  // the daemon can exit non-zero and be restarted. Every record it held is
+  // answered once (invariant 3), and nothing not committed was acknowledged.
+  std::atomic<int> failed_id{0};
+  Writer writer(7, config_, queue_, metrics_, log_, [&](int id) { failed_id = id; });
+  for (int i = 0; i < 4; ++i) push(make_record("shop", "f" + std::to_string(i), "completed", 1, 1));
+  auto bomb = make_record("shop", "bomb", "completed", 1, 1);
+  bomb->on_done = [](Outcome) { throw std::runtime_error("a bug in an ack callback"); };
+  push(std::move(bomb));
+  writer.start();
+  ASSERT_TRUE(wait_until([&] { return failed_id.load() != 0; }, 30s));
+  EXPECT_EQ(failed_id.load(), 7);
+  EXPECT_TRUE(writer.failed());
+  EXPECT_FALSE(writer.connected());
+  EXPECT_EQ(value(metrics_.writer_exceptions), 1u);
+  ASSERT_TRUE(acks_.wait_for(4, 10s));
+  for (int i = 0; i < 4; ++i) {
+    const std::string key = "shop/f" + std::to_string(i);
+    auto outcomes = acks_.of(key);
+    ASSERT_EQ(outcomes.size(), 1u) << key;
+    // Invariant 1: committed only if its row is there.
+    const bool stored =
+        pg().count("SELECT count(*) FROM executions WHERE id = 'f" + std::to_string(i) + "'") == 1;
+    if (!outcomes[0].error) {
+      EXPECT_TRUE(stored) << key;
+    }
+  }
+  writer.stop(Clock::now());
 }
 
 TEST_F(WriterTest, DrainsTheQueueOnStop) {

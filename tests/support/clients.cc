@@ -184,6 +184,8 @@ bool UdsClient::send_bytes(const std::string& bytes) {
   return fd_ >= 0 && write_all(fd_, bytes);
 }
 
+bool UdsClient::shutdown_write() { return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0; }
+
 bool UdsClient::read_exact(char* out, std::size_t n, Clock::time_point deadline) {
   std::size_t got = 0;
   while (got < n) {

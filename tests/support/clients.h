@@ -38,6 +38,9 @@ class HttpClient {
   HttpReply read_reply(std::chrono::milliseconds timeout);
   // True if the server closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
+  // Connects if not connected; false if the connection was refused.
+  bool connect() { return ensure_connected(); }
+  bool connected() const { return fd_ >= 0; }
 
  private:
   bool ensure_connected();
@@ -63,6 +66,8 @@ class UdsClient {
   bool connected() const { return fd_ >= 0; }
   bool send_snapshot(std::uint64_t sequence, const std::string& json);
   bool send_bytes(const std::string& bytes);
+  // Closes the sending side (shutdown(SHUT_WR)); acks can still be read.
+  bool shutdown_write();
   // Next ack, or nullopt on timeout / closed connection.
   std::optional<Ack> read_ack(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool closed_by_peer(std::chrono::milliseconds timeout);

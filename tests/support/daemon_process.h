@@ -5,7 +5,10 @@
 // temporary folder, and waits (with a deadline) for the "ready" log line; the
 // HTTP port is read from the "listening on http" line. stop() sends a signal
 // and waits for the exit status. The destructor kills a daemon still running.
-// One test thread uses it.
+// Before start(), set_env() adds environment variables (NOTIFY_SOCKET, ...)
+// and inherit_listeners() passes sockets the way systemd's socket activation
+// does: as fds 3, 4, ... with LISTEN_FDS, and LISTEN_PID set to the child's
+// pid after fork. One test thread uses it.
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +31,18 @@ class DaemonProcess {
   // Returns false (and the log explains) if it did not become ready in time.
   [[nodiscard]] bool start(const std::string& conninfo, std::vector<std::string> extra = {},
                            std::chrono::seconds ready_within = std::chrono::seconds(30));
+  // Like start(), but returns as soon as the process runs, without waiting.
+  [[nodiscard]] bool spawn(const std::string& conninfo, std::vector<std::string> extra = {});
+
+  // Before start(): an extra environment variable for the daemon.
+  void set_env(const std::string& name, const std::string& value);
+  // Before start(): these listening sockets become the daemon's fds 3, 4, ...
+  // (in this order), announced by LISTEN_FDS/LISTEN_PID. The caller keeps
+  // ownership of its own descriptors.
+  void inherit_listeners(std::vector<int> fds) { inherited_ = std::move(fds); }
+  // Waits up to `within` for the daemon to exit on its own; its exit code
+  // (128+signal if killed by one), or nullopt if it still runs.
+  std::optional<int> wait_exit(std::chrono::milliseconds within);
 
   // Sends `signal` and waits up to `within` for the exit; returns the exit
   // code (128+signal if killed by one), or nullopt if it is still running.
@@ -48,6 +63,11 @@ class DaemonProcess {
   std::size_t peak_rss_bytes() const;
 
  private:
+  // Reads the HTTP port from the log, once the listener has logged it.
+  void read_http_port();
+
+  std::vector<std::string> env_;  // "NAME=value" added to the daemon's environment
+  std::vector<int> inherited_;
   std::string dir_;
   std::string socket_path_;
   std::string log_path_;

@@ -101,8 +101,9 @@ void PgServer::start() {
 
 void PgServer::start_again() {
   // Unix socket only; durability settings off because a test server's data is
-  // thrown away (an immediate stop still keeps committed data: it is not an
-  // OS crash).
+  // thrown away. fsync=off survives an immediate stop (it is not an OS
+  // crash), synchronous_commit=off does not: xrayd's writers set it back on
+  // for their sessions (invariant 1), which the outage tests rely on.
   run_or_die(as_postgres(std::string(kBin) + "/pg_ctl -D " + dir_ + "/data -l " + dir_ +
                          "/server.log -w -t 60 -o " +
                          shell_quote("-k " + dir_ +

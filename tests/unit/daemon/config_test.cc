@@ -87,6 +87,12 @@ TEST_F(ConfigTest, RejectsInconsistentLimits) {
   auto loaded = load({"--max-body-bytes=64MiB", "--memory-limit=32MiB"});
   ASSERT_FALSE(loaded);
   EXPECT_NE(loaded.error().message.find("max_body_bytes"), std::string::npos);
+  // Invariant 2: parsing holds about 8 times a body, all taken from the budget.
+  auto tight = load({"--max-body-bytes=8MiB", "--memory-limit=32MiB"});
+  ASSERT_FALSE(tight);
+  EXPECT_NE(tight.error().message.find("memory_limit / 8"), std::string::npos)
+      << tight.error().message;
+  EXPECT_TRUE(load({"--max-body-bytes=4MiB", "--memory-limit=32MiB"}));
   EXPECT_FALSE(load({"--http-listen=", "--socket-path="}));
 }
 
