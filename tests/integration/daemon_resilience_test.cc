@@ -266,6 +266,11 @@ class DaemonOverload : public DaemonResilience {
     // Clients refused once mostly wait: socket reads pause, HTTP requests
     // accepted earlier wait for their commit.
     ASSERT_TRUE(load.wait_for(Outcome::kRefused, 5, seconds(60))) << load.summary();
+    // The first refusals may all be HTTP 503s; the socket clients meet the
+    // full budget on their next frame. Wait for that pause, the lock still held.
+    const std::string kUdsPaused = "xray_uds_reads_paused_total{reason=\"memory\"}";
+    EXPECT_TRUE(wait_until([&] { return metric_now(kUdsPaused) > 0; }, seconds(30)))
+        << load.summary();
     std::string during = scrape();
     EXPECT_EQ(metric(during, "xray_snapshots_committed_total"), 0) << during;
     EXPECT_GT(metric(during, "xray_bytes_held"), kLimit / 2) << during;
@@ -283,7 +288,7 @@ class DaemonOverload : public DaemonResilience {
     EXPECT_GT(metric(after, "xray_bytes_held_peak"), kLimit / 2) << after;
     EXPECT_LE(metric(after, "xray_bytes_held_peak"), kLimit) << after;
     EXPECT_GT(metric(after, "xray_refused_total{reason=\"memory\"}"), 0) << after;
-    EXPECT_GT(metric(during, "xray_uds_reads_paused_total{reason=\"memory\"}"), 0) << during;
+    EXPECT_GT(metric(during, kUdsPaused), 0) << during;
     std::cout << "[ overload ] " << load.summary() << "\n"
               << "[ overload ] " << candidates << " candidates per snapshot: VmHWM idle "
               << rss_idle / 1024 << " KiB, under load " << rss_peak / 1024
