@@ -17,7 +17,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-enum class Kind { kString, kCount, kBytes, kMillis, kMode, kLogLevel };
+enum class Kind { kString, kCount, kBytes, kMillis, kMode, kLogLevel, kWriterMode };
 
 // One row of the option table. `get`/`set` convert between text and the field.
 struct Option {
@@ -167,8 +167,8 @@ const std::vector<Option>& option_table() {
       bytes_option("max_body_bytes", &Config::max_body_bytes,
                    "largest HTTP request body or Unix-socket frame", true),
       count_option("max_steps", &Config::max_steps, "most steps in one snapshot", true),
-      count_option("max_evaluations", &Config::max_evaluations,
-                   "most evaluations in one step", true),
+      count_option("max_evaluations", &Config::max_evaluations, "most evaluations in one step",
+                   true),
       count_option("max_json_depth", &Config::max_json_depth, "deepest JSON nesting", true),
       bytes_option("max_string_bytes", &Config::max_string_bytes,
                    "longest JSON string (bytes of UTF-8)", true),
@@ -182,13 +182,27 @@ const std::vector<Option>& option_table() {
       millis_option("body_timeout", &Config::body_timeout,
                     "deadline to receive a request body or frame payload", true),
       millis_option("idle_timeout", &Config::idle_timeout,
-                    "close a connection with no request or frame in progress after this long", true),
+                    "close a connection with no request or frame in progress after this long",
+                    true),
       millis_option("reconnect_min", &Config::reconnect_min,
                     "first PostgreSQL reconnect delay (doubles, with jitter)", false),
-      millis_option("reconnect_max", &Config::reconnect_max,
-                    "longest PostgreSQL reconnect delay", false),
+      millis_option("reconnect_max", &Config::reconnect_max, "longest PostgreSQL reconnect delay",
+                    false),
       millis_option("shutdown_timeout", &Config::shutdown_timeout,
                     "on SIGTERM, time allowed to drain the queue to PostgreSQL", true),
+      {"writer_mode", Kind::kWriterMode,
+       "postgres, or discard: BENCHMARK ONLY, acknowledge without writing (breaks invariant 1)",
+       false, [](const Config& c) { return std::string(to_string(c.writer_mode)); },
+       [](Config& c, const std::string& v) {
+         if (v == "postgres") {
+           c.writer_mode = WriterMode::kPostgres;
+         } else if (v == "discard") {
+           c.writer_mode = WriterMode::kDiscard;
+         } else {
+           return false;
+         }
+         return true;
+       }},
       {"log_level", Kind::kLogLevel, "debug, info, warn or error", true,
        [](const Config& c) { return std::string(to_string(c.log_level)); },
        [](Config& c, const std::string& v) { return parse_log_level(v, c.log_level); }},
@@ -235,6 +249,16 @@ InputError config_error(std::string message) {
 }
 
 }  // namespace
+
+const char* to_string(WriterMode mode) {
+  switch (mode) {
+    case WriterMode::kPostgres:
+      return "postgres";
+    case WriterMode::kDiscard:
+      return "discard";
+  }
+  return "postgres";
+}
 
 boost::system::result<LoadedConfig, InputError> load_config(int argc, const char* const* argv,
                                                             const char* const* envp) {

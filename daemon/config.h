@@ -23,6 +23,17 @@ namespace xrayd {
 
 using xray::InputError;
 
+// What the writer threads do with a record (writer_mode).
+enum class WriterMode {
+  kPostgres,  // write it to PostgreSQL and acknowledge after COMMIT (the default, invariant 1)
+  // Benchmark only: acknowledge it as committed once it is encoded and
+  // batched, writing nothing. Breaks invariant 1 by design, so that the front
+  // end (transports, parsing, encoding, budget, queue) can be measured alone
+  // (docs/benchmarks.md). Never a default; the daemon warns at startup.
+  kDiscard,
+};
+const char* to_string(WriterMode mode);
+
 struct Config {
   // Where and how to listen.
   std::string http_listen = "127.0.0.1:4000";  // host:port; empty disables HTTP
@@ -54,6 +65,7 @@ struct Config {
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{10'000};
   std::chrono::milliseconds shutdown_timeout{30'000};
+  WriterMode writer_mode = WriterMode::kPostgres;
 
   // Logging.
   LogLevel log_level = LogLevel::kInfo;

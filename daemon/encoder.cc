@@ -245,6 +245,8 @@ class RowWriter {
 
 }  // namespace
 
+void append_copy_text(std::string& out, std::string_view text) { append_escaped(out, text); }
+
 void encode_snapshot(const Snapshot& s, Record& out) {
   out.app.assign(s.app);
   out.id.assign(s.id);

@@ -124,6 +124,12 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
         writers.begin(), writers.end(), [](const auto& w) { return w->connected(); }));
   };
 
+  if (config.writer_mode == WriterMode::kDiscard) {
+    // Loud on purpose: in this mode an acknowledgement means nothing (invariant 1 broken).
+    log.warn("service",
+             "WRITER_MODE = DISCARD: snapshots are acknowledged as committed but NEVER written "
+             "to PostgreSQL. Benchmark only (docs/benchmarks.md); never run this in production.");
+  }
   Ingest ingest(live, budget, queue, metrics, log);
   // The drain's start and length (steady_clock counts; 0 = not yet), for /metrics.
   std::atomic<Clock::rep> drain_started{0};
@@ -220,8 +226,9 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   // The acceptors listen since open() and the io threads now run them, so a
   // client may connect from here on (socket-activated or not).
   notify_systemd("READY=1\nSTATUS=accepting snapshots");
-  log.info("service", "ready: ", config.writers, " writer(s), ", config.io_threads,
-           " io thread(s), memory_limit ", config.memory_limit, " bytes");
+  log.info("service", "ready: ", config.writers,
+           config.writer_mode == WriterMode::kDiscard ? " DISCARDING writer(s), " : " writer(s), ",
+           config.io_threads, " io thread(s), memory_limit ", config.memory_limit, " bytes");
 
   int exit_code = 0;
   for (;;) {

@@ -118,6 +118,7 @@ Writer::Writer(int id, const Config& config, RecordQueue& queue, Metrics& metric
     : id_(id),
       name_("writer[" + std::to_string(id) + "]"),
       conninfo_(config.postgres),
+      mode_(config.writer_mode),
       // A zero delay would never grow: retries would spin.
       reconnect_min_(std::max(config.reconnect_min, milliseconds(1))),
       reconnect_max_(std::max(config.reconnect_max, config.reconnect_min)),
@@ -193,12 +194,22 @@ void Writer::run() {
   // Thread names hold at most 15 characters.
   const std::string thread_name = ("xrayd-writer-" + std::to_string(id_)).substr(0, 15);
   pthread_setname_np(pthread_self(), thread_name.c_str());
-  const Clock::rep started = Clock::now().time_since_epoch().count();
-  disconnected_since_ns_.store(started, std::memory_order_relaxed);
-  unavailable_since_ns_.store(started, std::memory_order_relaxed);
+  const bool discard = mode_ == WriterMode::kDiscard;
+  if (discard) {
+    // Nothing to connect to: ready at once, and never counted as unavailable.
+    connected_.store(true, std::memory_order_relaxed);
+  } else {
+    const Clock::rep started = Clock::now().time_since_epoch().count();
+    disconnected_since_ns_.store(started, std::memory_order_relaxed);
+    unavailable_since_ns_.store(started, std::memory_order_relaxed);
+  }
   bool crashed = false;
   try {
-    loop();
+    if (discard) {
+      discard_loop();
+    } else {
+      loop();
+    }
   } catch (const std::exception& e) {
     fail(e.what());
     crashed = true;
@@ -210,7 +221,7 @@ void Writer::run() {
     MutexLock lock(cancel_mu_);
     canceler_.reset();
   }
-  if (conn_ == nullptr) {
+  if (conn_ == nullptr && !discard) {
     metrics_.pg_unavailable_ms += whole_ms(Clock::now() - unavailable_since());
   }
   unavailable_since_ns_.store(0, std::memory_order_relaxed);
@@ -266,6 +277,27 @@ void Writer::loop() {
   }
 }
 
+void Writer::discard_loop() {
+  // writer_mode = discard (benchmark only): batches close exactly as in
+  // loop(), so acks come in the same rhythm, but nothing is written and every
+  // record is acknowledged as committed. This breaks invariant 1 by design.
+  for (;;) {
+    if (past_deadline()) {
+      answer_all_shutting_down();
+      return;
+    }
+    if (stopping() && batch_.empty() && incoming_.empty() && queue_.depth() == 0) return;
+    if (!collect_batch()) continue;
+    std::size_t bytes = 0;
+    for (const auto& r : batch_) bytes += r->encoded_bytes();
+    ++metrics_.batches;
+    metrics_.batch_rows.observe(static_cast<double>(batch_.size()));
+    metrics_.batch_bytes.observe(static_cast<double>(bytes));
+    for (auto& r : batch_) answer(r, {});
+    batch_.clear();
+  }
+}
+
 bool Writer::collect_batch() {
   const BatchLimits limits = this->limits();
   std::size_t bytes = 0;
@@ -284,7 +316,7 @@ bool Writer::collect_batch() {
     if (take_incoming(limits, bytes)) return true;
     if (batch_.empty()) {
       // Idle: notice a connection the server closed, so connected() stays honest.
-      if (!conn_->poll_healthy()) {
+      if (conn_ != nullptr && !conn_->poll_healthy()) {
         drop_connection(PgError{Errc::kDatabaseUnavailable, {}, "server closed the connection"}, 0);
       }
       return false;

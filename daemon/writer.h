@@ -39,6 +39,11 @@
 //      exactly one of incoming_ or batch_ until answer() takes it out.
 //   2. No write starts after the stop deadline has passed.
 //
+// writer_mode = discard (benchmark only, docs/configuration.md): the writer
+// never connects, reports itself connected, closes batches as above and
+// acknowledges every record as committed without writing it. It breaks
+// invariant 1 on purpose, to measure the front end alone.
+//
 // Threads: the constructor, start(), stop() and the destructor run on the
 // owner's thread (service or test); request_stop(), connected() and
 // update_settings() may be called from any thread; everything else runs on
@@ -138,6 +143,8 @@ class Writer {
   void run();  // thread entry: exceptions stop here
   void fail(const char* what);
   void loop();
+  // loop() for writer_mode = discard: batches and acknowledges, writes nothing.
+  void discard_loop();
   // Fills batch_ from incoming_ and the queue. True when batch_ holds a closed
   // batch; false when nothing arrived within the idle poll.
   bool collect_batch();
@@ -168,6 +175,7 @@ class Writer {
   const int id_;
   const std::string name_;  // "writer[1]", for log lines
   const std::string conninfo_;
+  const WriterMode mode_;
   const Clock::duration reconnect_min_;
   const Clock::duration reconnect_max_;
   RecordQueue& queue_;

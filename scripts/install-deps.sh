@@ -12,6 +12,7 @@ PACKAGES=(
   clang clang-format libclang-rt-14-dev
   procps psmisc
   systemd  # systemd-analyze verify and systemd-sysusers for the units test
+  nginx jq linux-perf valgrind  # bench/run: the baseline HTTP server, its reports, profiles
 )
 
 missing=()

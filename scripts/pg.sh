@@ -6,6 +6,9 @@
 #   scripts/pg.sh start DIR    initdb (first time) and start; prints the conninfo
 #   scripts/pg.sh stop DIR     fast shutdown
 #   scripts/pg.sh conninfo DIR
+#
+# PG_OPTS (optional) adds server settings to the start, e.g.
+# PG_OPTS="-c max_wal_size=4GB" (bench/run states its own).
 set -euo pipefail
 
 BIN=/usr/lib/postgresql/15/bin
@@ -27,7 +30,7 @@ case "$cmd" in
     fi
     if ! as_postgres "$BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_postgres "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -c listen_addresses= -c max_connections=100 -c shared_buffers=256MB" \
+        -o "-k $dir -c listen_addresses= -c max_connections=100 -c shared_buffers=256MB ${PG_OPTS:-}" \
         start >/dev/null
     fi
     psql -X -q "host=$dir user=postgres dbname=postgres" -tAc \

@@ -361,5 +361,41 @@ TEST_F(DaemonIngest, HealthReadinessAndMetricsAnswer) {
   EXPECT_EQ(http.get("/v1/executions").status, 405);
 }
 
+TEST_F(DaemonIngest, DiscardWriterModeAcksWithoutWritingAndWarns) {
+  // Benchmark only: writer_mode = discard acknowledges without writing, which
+  // breaks invariant 1 on purpose; it must say so loudly.
+  start_daemon({"--writer-mode=discard"});
+  EXPECT_TRUE(daemon_.wait_for_log("NEVER written", seconds(5))) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("DISCARDING writer(s)", seconds(5))) << daemon_.log();
+  HttpClient http(daemon_.http_port());
+  EXPECT_EQ(post_json(http, make_snapshot("discard-http"), 200)["status"], "committed");
+  UdsClient uds(daemon_.socket_path());
+  ASSERT_TRUE(uds.connected());
+  for (std::uint64_t seq = 1; seq <= 20; ++seq) {
+    ASSERT_TRUE(uds.send_snapshot(seq, make_snapshot("discard-uds-" + std::to_string(seq))));
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto ack = uds.read_ack();
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->status, wire::AckStatus::kCommitted) << ack->message;
+  }
+  EXPECT_EQ(http.get("/readyz").status, 200);
+  EXPECT_EQ(pg().count("SELECT count(*) FROM executions"), 0);
+  EXPECT_EQ(pg().count("SELECT count(*) FROM steps"), 0);
+  EXPECT_EQ(pg().count("SELECT count(*) FROM evaluations"), 0);
+  EXPECT_EQ(pg().count("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                       "'xrayd-writer-%'"),
+            0);
+  EXPECT_EQ(daemon_.stop(SIGTERM, seconds(10)), 0);
+}
+
+TEST_F(DaemonIngest, WritesToPostgresByDefault) {
+  start_daemon();
+  EXPECT_EQ(daemon_.log().find("DISCARD"), std::string::npos) << daemon_.log();
+  HttpClient http(daemon_.http_port());
+  post_json(http, make_snapshot("default-mode"), 200);
+  EXPECT_EQ(pg().count("SELECT count(*) FROM executions WHERE id = 'default-mode'"), 1);
+}
+
 }  // namespace
 }  // namespace xray::testing

@@ -60,6 +60,25 @@ TEST_F(ConfigTest, ParsesSizesDurationsAndModes) {
   EXPECT_EQ(loaded->config.log_level, LogLevel::kDebug);
 }
 
+TEST_F(ConfigTest, WriterModeIsPostgresUnlessDiscardIsAskedFor) {
+  // The benchmark-only discard mode breaks invariant 1: it must never be the default.
+  auto defaults = load({});
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->config.writer_mode, WriterMode::kPostgres);
+  EXPECT_NE(print_config(*defaults).find("writer_mode = postgres"), std::string::npos);
+
+  auto flag = load({"--writer-mode=discard"});
+  ASSERT_TRUE(flag) << flag.error().message;
+  EXPECT_EQ(flag->config.writer_mode, WriterMode::kDiscard);
+  auto env = load({}, {"XRAYD_WRITER_MODE=discard"});
+  ASSERT_TRUE(env) << env.error().message;
+  EXPECT_EQ(env->config.writer_mode, WriterMode::kDiscard);
+
+  auto bad = load({"--writer-mode=null"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--writer-mode"), std::string::npos) << bad.error().message;
+}
+
 TEST_F(ConfigTest, BadValueNamesTheOptionAndWhereItWasSet) {
   auto from_flag = load({"--memory-limit=12XB"});
   ASSERT_FALSE(from_flag);

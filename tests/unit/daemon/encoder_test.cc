@@ -564,5 +564,13 @@ TEST_F(EncoderInPostgres, AnswersTheHeadlineQuestionsOfTheSchemaDoc) {
   }
 }
 
+TEST(Encoder, AppendCopyTextEscapesOnlyTheFourCopyCharacters) {
+  std::string out = "x";
+  append_copy_text(out, "a\tb\nc\rd\\e \"f\" \xc3\xa9");
+  EXPECT_EQ(out, "xa\\tb\\nc\\rd\\\\e \"f\" \xc3\xa9");
+  append_copy_text(out, "");
+  EXPECT_EQ(out, "xa\\tb\\nc\\rd\\\\e \"f\" \xc3\xa9");
+}
+
 }  // namespace
 }  // namespace xrayd
