@@ -1,5 +1,6 @@
 #include "daemon/http_session.h"
 
+#include <algorithm>
 #include <array>
 
 #include <boost/asio/co_spawn.hpp>
@@ -216,9 +217,16 @@ asio::awaitable<void> HttpSession::run() {
         BodyInProgress in_progress(context_.metrics);
         http::request_parser<http::string_body> body_parser(std::move(header_parser));
         body_parser.body_limit(config->max_body_bytes);
+        // Beast reads at most the buffer's free capacity (512 bytes when it
+        // has none) per system call, and the parser empties the buffer into
+        // the body after each read, so a buffer that never grew reads a 20 KB
+        // body in 40 calls. Give it a chunk's room while the body streams, and
+        // take it back afterwards so that an idle connection stays small.
+        buffer_.reserve(std::min(buffer_.max_size(), buffer_.size() + kReadChunkBytes));
         stream_.expires_after(config->body_timeout);
         auto [body_ec, body_bytes] = co_await http::async_read(
             stream_, buffer_, body_parser, asio::as_tuple(asio::use_awaitable));
+        if (buffer_.size() == 0) buffer_.shrink_to_fit();
         if (body_ec) {
           if (body_ec == beast::error::timeout) {
             context_.metrics.timeouts_body.fetch_add(1, std::memory_order_relaxed);
