@@ -125,6 +125,12 @@ class RowSource {
   }
 
   const PoolEntry& entry(std::uint64_t k) const { return pool_[k % pool_.size()]; }
+  // Mean Record::encoded_bytes() over the pool.
+  std::size_t mean_encoded_bytes() const {
+    std::size_t total = 0;
+    for (std::size_t k = 0; k < pool_.size(); ++k) total += encoded_bytes(k);
+    return pool_.empty() ? 1 : std::max<std::size_t>(1, total / pool_.size());
+  }
   std::string id(std::uint64_t k) const { return k < pool_.size() ? pool_[k].id : gen_.id_for(k); }
   const std::string& app() const { return app_; }
 
@@ -320,9 +326,12 @@ Tally run_merge(const Options& o, const RowSource& rows) {
   config.batch_max_bytes = o.batch_max_bytes;
   xrayd::Metrics metrics;
   xrayd::Logger log(xrayd::LogLevel::kWarn);
-  // Enough queued records that a writer never waits for the feeder, few
-  // enough to keep memory small: four full batches per writer.
-  const std::size_t high_water = 4 * o.batch_max_count * o.connections;
+  // Enough queued records that a writer never waits for the feeder (two
+  // batches per writer, a batch being what fills batch_max_bytes or
+  // batch_max_count), few enough that the queue drains soon after the end.
+  const std::size_t per_batch =
+      std::clamp<std::size_t>(o.batch_max_bytes / rows.mean_encoded_bytes(), 1, o.batch_max_count);
+  const std::size_t high_water = 2 * per_batch * o.connections;
   xrayd::RecordQueue queue(std::max<std::size_t>(high_water, 4096));
 
   std::mutex mu;

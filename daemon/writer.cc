@@ -1,10 +1,10 @@
 #include "daemon/writer.h"
 
-#include <pthread.h>
-
 #include <algorithm>
+#include <charconv>
 #include <exception>
 #include <map>
+#include <pthread.h>
 #include <string_view>
 #include <utility>
 
@@ -46,9 +46,20 @@ std::string execution_updates() {
 struct Statements {
   std::string create_staging;
   std::string copy_executions;
+  // One pipeline: the upsert (its tag "INSERT 0 <winners>" counts the
+  // winners), then the winners' old steps and evaluations are deleted.
+  std::vector<std::string> upsert;
+  // When every execution of the batch won (the usual case: new ids), its
+  // steps and evaluations are exactly the rows to insert, and COPY straight
+  // into the tables is much cheaper than staging them and INSERT ... SELECT
+  // (COPY inserts many rows per heap and WAL operation).
   std::string copy_steps;
   std::string copy_evaluations;
-  std::vector<std::string> merge_and_commit;  // one pipeline
+  // Otherwise the rows are staged and only the winners' are inserted.
+  std::string stage_steps;
+  std::string stage_evaluations;
+  std::vector<std::string> insert_staged_winners;  // one pipeline, before commit
+  std::vector<std::string> commit;
 };
 
 const Statements& statements() {
@@ -75,35 +86,42 @@ const Statements& statements() {
                         " ON COMMIT DELETE ROWS",
       // BEGIN travels with the first COPY: one round trip less per batch.
       .copy_executions = "BEGIN; COPY xray_stage_executions (" + e + ") FROM STDIN",
-      .copy_steps = "COPY xray_stage_steps (" + s + ") FROM STDIN",
-      .copy_evaluations = "COPY xray_stage_evaluations (" + v + ") FROM STDIN",
-      .merge_and_commit = {
-          // Invariant 4: the upsert comes first and takes the rows in (app, id)
-          // order, so two writers merging the same ids lock them in the same
-          // order and the second waits for the first to commit. A stored final
-          // snapshot is replaced only by a final one (the same one,
-          // re-delivered); a running one by anything. The ids inserted or
-          // replaced are the winners, and only their steps and evaluations are
-          // replaced.
-          "WITH won AS (INSERT INTO executions (" + e + ") SELECT " + e +
-              " FROM xray_stage_executions ORDER BY app, id"
-              " ON CONFLICT (app, id) DO UPDATE SET " +
-              execution_updates() +
-              " WHERE executions.status = 'running' OR excluded.status <> 'running'"
-              " RETURNING app, id)"
-              " INSERT INTO xray_stage_winners (app, id) SELECT app, id FROM won",
-          "DELETE FROM steps USING xray_stage_winners w"
-          " WHERE steps.app = w.app AND steps.execution_id = w.id",
-          "DELETE FROM evaluations USING xray_stage_winners w"
-          " WHERE evaluations.app = w.app AND evaluations.execution_id = w.id",
-          "INSERT INTO steps (" + s + ") SELECT " + s +
-              " FROM xray_stage_steps"
-              " WHERE (app, execution_id) IN (SELECT app, id FROM xray_stage_winners)",
-          "INSERT INTO evaluations (" + v + ") SELECT " + v +
-              " FROM xray_stage_evaluations"
-              " WHERE (app, execution_id) IN (SELECT app, id FROM xray_stage_winners)",
-          "COMMIT",
-      }};
+      .upsert =
+          {
+              // Invariant 4: the upsert comes first and takes the rows in (app, id)
+              // order, so two writers merging the same ids lock them in the same
+              // order and the second waits for the first to commit. A stored final
+              // snapshot is replaced only by a final one (the same one,
+              // re-delivered); a running one by anything. The ids inserted or
+              // replaced are the winners, and only their steps and evaluations are
+              // replaced.
+              "WITH won AS (INSERT INTO executions (" + e + ") SELECT " + e +
+                  " FROM xray_stage_executions ORDER BY app, id"
+                  " ON CONFLICT (app, id) DO UPDATE SET " +
+                  execution_updates() +
+                  " WHERE executions.status = 'running' OR excluded.status <> 'running'"
+                  " RETURNING app, id)"
+                  " INSERT INTO xray_stage_winners (app, id) SELECT app, id FROM won",
+              "DELETE FROM steps USING xray_stage_winners w"
+              " WHERE steps.app = w.app AND steps.execution_id = w.id",
+              "DELETE FROM evaluations USING xray_stage_winners w"
+              " WHERE evaluations.app = w.app AND evaluations.execution_id = w.id",
+          },
+      .copy_steps = "COPY steps (" + s + ") FROM STDIN",
+      .copy_evaluations = "COPY evaluations (" + v + ") FROM STDIN",
+      .stage_steps = "COPY xray_stage_steps (" + s + ") FROM STDIN",
+      .stage_evaluations = "COPY xray_stage_evaluations (" + v + ") FROM STDIN",
+      .insert_staged_winners =
+          {
+              "INSERT INTO steps (" + s + ") SELECT " + s +
+                  " FROM xray_stage_steps"
+                  " WHERE (app, execution_id) IN (SELECT app, id FROM xray_stage_winners)",
+              "INSERT INTO evaluations (" + v + ") SELECT " + v +
+                  " FROM xray_stage_evaluations"
+                  " WHERE (app, execution_id) IN (SELECT app, id FROM xray_stage_winners)",
+              "COMMIT",
+          },
+      .commit = {"COMMIT"}};
   return kStatements;
 }
 
@@ -447,13 +465,30 @@ PgResult<void> Writer::write_once(Records records) {
   }
   const Statements& sql = statements();
   if (auto copied = conn_->copy_in(sql.copy_executions, executions); !copied) return copied;
+  auto upserted = conn_->pipeline(sql.upsert);
+  if (!upserted) return upserted.error();
+  // The first tag is "INSERT 0 <winners>".
+  std::size_t winners = 0;
+  if (!upserted->empty()) {
+    const std::string& tag = upserted->front();
+    const std::size_t space = tag.rfind(' ');
+    // Unreadable: 0, which takes the staged path, correct for any number of winners.
+    if (space == std::string::npos ||
+        std::from_chars(tag.data() + space + 1, tag.data() + tag.size(), winners).ec !=
+            std::errc()) {
+      winners = 0;
+    }
+  }
+  const bool all_won = winners == chosen.size();
+  const std::string& copy_steps = all_won ? sql.copy_steps : sql.stage_steps;
+  const std::string& copy_evaluations = all_won ? sql.copy_evaluations : sql.stage_evaluations;
   if (!steps.empty()) {
-    if (auto copied = conn_->copy_in(sql.copy_steps, steps); !copied) return copied;
+    if (auto copied = conn_->copy_in(copy_steps, steps); !copied) return copied;
   }
   if (!evaluations.empty()) {
-    if (auto copied = conn_->copy_in(sql.copy_evaluations, evaluations); !copied) return copied;
+    if (auto copied = conn_->copy_in(copy_evaluations, evaluations); !copied) return copied;
   }
-  auto tags = conn_->pipeline(sql.merge_and_commit);
+  auto tags = conn_->pipeline(all_won ? sql.commit : sql.insert_staged_winners);
   if (!tags) return tags.error();
   // Invariant 1: COMMIT in an aborted transaction answers "ROLLBACK" without
   // an error; only the tag "COMMIT" means the rows are committed.

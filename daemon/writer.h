@@ -4,9 +4,13 @@
 // A batch closes at batch_max_bytes (sum of Record::encoded_bytes; a single
 // larger record goes alone), batch_max_count, or batch_max_delay after its
 // first record, whichever comes first. Each batch is one transaction:
-//   BEGIN; COPY the rows into connection-local TEMP staging tables; then, in
-//   one pipelined round trip, upsert the executions, replace the steps and
-//   evaluations of the executions that won the upsert, COMMIT.
+//   BEGIN; COPY the execution rows into a connection-local TEMP staging
+//   table; in one pipelined round trip, upsert them into executions and
+//   delete the old steps and evaluations of the executions that won the
+//   upsert (inserted, or replacing a stored one); then, when every execution
+//   of the batch won — the usual case — COPY its steps and evaluations
+//   straight into their tables, else COPY them into staging tables and insert
+//   the winners' rows from there; COMMIT.
 // The merge is idempotent (invariant 4): the same (app, id) written any number
 // of times leaves one execution and one set of steps and evaluations, and a
 // stored final snapshot (completed/failed) is never replaced by a `running`

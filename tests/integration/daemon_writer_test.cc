@@ -305,6 +305,29 @@ TEST_F(WriterTest, LateRunningSnapshotNeverReplacesFinalOne) {
   EXPECT_EQ(count("evaluations"), 3);
 }
 
+TEST_F(WriterTest, BatchWhereSomeExecutionsLoseWritesOnlyTheWinnersRows) {
+  // A batch in which every execution wins COPYs its steps and evaluations
+  // straight into the tables; one with a loser stages them and inserts only
+  // the winners' (invariant 4). Both records below land in one batch: they are
+  // queued before the second writer starts.
+  start_writer();
+  push(make_record("shop", "x", "completed", 3, 1));
+  ASSERT_TRUE(acks_.wait_for(1, 10s));
+  writers_.back()->stop(Clock::now() + 10s);
+  const auto batches_before = value(metrics_.batches);
+  push(make_record("shop", "x", "running", 1, 5));  // loses to the stored final one
+  push(make_record("shop", "y", "completed", 2, 2));
+  start_writer();
+  ASSERT_TRUE(acks_.wait_for(3, 10s));
+  expect_all_committed();
+  EXPECT_EQ(value(metrics_.batches), batches_before + 1);
+  EXPECT_EQ(pg().query("SELECT status FROM executions WHERE id = 'x'"), "completed");
+  EXPECT_EQ(count("steps", "execution_id = 'x'"), 3);
+  EXPECT_EQ(count("evaluations", "execution_id = 'x'"), 3);
+  EXPECT_EQ(count("steps", "execution_id = 'y'"), 2);
+  EXPECT_EQ(count("evaluations", "execution_id = 'y'"), 4);
+}
+
 TEST_F(WriterTest, TwoWritersMergingTheSameIdsLeaveOneExecutionEach) {
   config_.batch_max_count = 8;  // many small transactions, so the two writers interleave
   RecordQueue& second = second_queue_;
