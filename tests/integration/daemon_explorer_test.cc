@@ -1,9 +1,6 @@
 // The decision explorer end to end: a real xrayd, a real PostgreSQL, data
 // ingested through the daemon itself (POST /v1/executions), and the query API
 // on the explorer listener (docs/api.md).
-#include <gtest/gtest.h>
-#include <sys/types.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -13,6 +10,8 @@
 #include <thread>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include "daemon/pg_connection.h"
 #include "tests/support/clients.h"
@@ -44,10 +43,11 @@ json::object evaluation(const std::string& id, json::value passed, json::array r
 }
 
 // Four executions whose every field the tests below know:
-//   d4  shop/competitor-selection  prod     completed  +4 s  1 step  filter 1 of 2 passed (1 undecided)
-//   c3  bank/loan-approval         (none)   running    +3 s  1 step  score 4 of 5 passed
+//   d4  shop/competitor-selection  prod     completed  +4 s  1 step  filter 1 of 2 passed (1
+//   undecided) c3  bank/loan-approval         (none)   running    +3 s  1 step  score 4 of 5 passed
 //   b2  shop/competitor-selection  staging  failed     +2 s  2 steps filter 0 of 4, select failed
-//   a1  shop/competitor-selection  prod     completed  +1 s  3 steps keywords, filter 1 of 10, select
+//   a1  shop/competitor-selection  prod     completed  +1 s  3 steps keywords, filter 1 of 10,
+//   select
 std::vector<std::string> seed_snapshots() {
   json::array a1_evals;
   a1_evals.push_back(evaluation("A0", true, {}, json::object{{"rating", 4.6}}));
@@ -76,23 +76,22 @@ std::vector<std::string> seed_snapshots() {
       {"steps",
        json::array{
            json::object{{"name", "keywords"},
-                         {"input", json::object{{"title", "Laptop stand"}}},
-                         {"output", json::object{{"keywords", json::array{"stand"}}}},
-                         {"reasoning", "extracted keywords"}},
-           json::object{{"name", "filter"},
-                         {"started_at", at(1.5)},
-                         {"ended_at", at(1.75)},
-                         {"input", json::object{{"candidates", 10},
-                                                {"query", json::object{{"q", "stand"}}}}},
-                         {"output", json::object{{"kept", json::array{"A0"}}}},
-                         {"filters", json::object{{"minRating", 4},
-                                                  {"price", json::object{{"max", 40}}}}},
-                         {"metadata", json::object{{"filteredCount", 9}}},
-                         {"evaluations", std::move(a1_evals)},
-                         {"reasoning", "Dropped candidates below the RATING threshold"}},
+                        {"input", json::object{{"title", "Laptop stand"}}},
+                        {"output", json::object{{"keywords", json::array{"stand"}}}},
+                        {"reasoning", "extracted keywords"}},
+           json::object{
+               {"name", "filter"},
+               {"started_at", at(1.5)},
+               {"ended_at", at(1.75)},
+               {"input", json::object{{"candidates", 10}, {"query", json::object{{"q", "stand"}}}}},
+               {"output", json::object{{"kept", json::array{"A0"}}}},
+               {"filters", json::object{{"minRating", 4}, {"price", json::object{{"max", 40}}}}},
+               {"metadata", json::object{{"filteredCount", 9}}},
+               {"evaluations", std::move(a1_evals)},
+               {"reasoning", "Dropped candidates below the RATING threshold"}},
            json::object{{"name", "select"},
-                         {"selection", json::object{{"id", "B07"}}},
-                         {"reasoning", "best score"}},
+                        {"selection", json::object{{"id", "B07"}}},
+                        {"reasoning", "best score"}},
        }},
   };
   json::array b2_evals;
@@ -225,8 +224,8 @@ class Explorer : public ::testing::Test {
   }
 
   std::vector<std::string> where(const std::string& target, const std::string& filter) {
-    json::object body = query(R"({"target": ")" + target + R"(", "where": )" + filter +
-                              R"(, "limit": 500})");
+    json::object body =
+        query(R"({"target": ")" + target + R"(", "where": )" + filter + R"(, "limit": 500})");
     if (!body.contains("rows")) return {"<error>"};
     EXPECT_TRUE(body["next_cursor"].is_null());
     return keys(body["rows"].as_array());
@@ -430,16 +429,14 @@ TEST_F(Explorer, FiltersEvaluationsWithEachOperator) {
             split(range("b2/0/", 0, 3) + "," + range("a1/1/", 6, 9)));
   EXPECT_EQ(w(R"({"path": "reasons", "op": "exists", "value": false})"),
             split("d4/0/0," + range("c3/0/", 0, 3) + ",a1/1/0"));
-  EXPECT_EQ(w(R"({"path": "reasons", "op": "eq", "value": ["rating unknown"]})"),
-            (Keys{"d4/0/1"}));
+  EXPECT_EQ(w(R"({"path": "reasons", "op": "eq", "value": ["rating unknown"]})"), (Keys{"d4/0/1"}));
   EXPECT_EQ(w(R"({"path": "reasons", "op": "ne", "value": []})"),
             split("d4/0/1,c3/0/4," + range("b2/0/", 0, 3) + "," + range("a1/1/", 1, 9)));
   EXPECT_EQ(w(R"({"path": "scores.rating", "op": "gte", "value": 4.8})"),
             split("d4/0/0," + range("b2/0/", 0, 3)));
   EXPECT_EQ(w(R"({"path": "scores.rating", "op": "lt", "value": 3.5})"),
             split(range("a1/1/", 1, 5)));
-  EXPECT_EQ(w(R"({"path": "scores", "op": "exists", "value": false})"),
-            (Keys{"d4/0/1", "c3/0/4"}));
+  EXPECT_EQ(w(R"({"path": "scores", "op": "exists", "value": false})"), (Keys{"d4/0/1", "c3/0/4"}));
   EXPECT_EQ(w(R"({"path": "candidate_id", "op": "in", "value": ["A0", "C4"]})"),
             (Keys{"c3/0/4", "a1/1/0"}));
   EXPECT_EQ(w(R"({"path": "candidate_id", "op": "contains", "value": "d"})"),
@@ -541,7 +538,8 @@ TEST_F(Explorer, ShowsOneExecutionWithItsStepsAndEvaluations) {
   ASSERT_EQ(evals.size(), 10u);
   for (std::size_t i = 0; i < evals.size(); ++i) {
     EXPECT_EQ(evals[i].as_object().at("position"), static_cast<std::int64_t>(i));
-    EXPECT_EQ(std::string(evals[i].as_object().at("candidate_id").as_string()), "A" + std::to_string(i));
+    EXPECT_EQ(std::string(evals[i].as_object().at("candidate_id").as_string()),
+              "A" + std::to_string(i));
   }
   EXPECT_EQ(evals[7].as_object().at("reasons"), (json::array{"price 49.99 > 40"}));
   EXPECT_EQ(filter.at("evaluations_truncated"), false);
@@ -553,9 +551,9 @@ TEST_F(Explorer, ShowsOneExecutionWithItsStepsAndEvaluations) {
   EXPECT_EQ(f3.at("evaluations").as_array().size(), 3u);
   EXPECT_EQ(f3.at("evaluations_truncated"), true);
   // The failed one carries its error.
-  EXPECT_EQ(get("/v1/executions/shop/b2")["execution"].as_object().at("error").as_object().at(
-                "message"),
-            "no candidate left");
+  EXPECT_EQ(
+      get("/v1/executions/shop/b2")["execution"].as_object().at("error").as_object().at("message"),
+      "no candidate left");
   json::object missing = get("/v1/executions/shop/nope", 404);
   EXPECT_EQ(missing["code"], "not_found");
   get("/v1/executions/bank/a1", 404);
@@ -568,7 +566,8 @@ TEST_F(Explorer, FindsExecutionsWhoseIdsNeedEscaping) {
                        .as_object();
   ingest({json::serialize(s)});
   json::object list = get("/v1/executions?app=my+app");
-  const std::string url(list["executions"].as_array().at(0).as_object().at("execution_url").as_string());
+  const std::string url(
+      list["executions"].as_array().at(0).as_object().at("execution_url").as_string());
   EXPECT_EQ(url, "/v1/executions/my%20app/x%2Fy%3Fz%20%C3%A9");
   EXPECT_EQ(get(url)["execution"].as_object().at("id"), "x/y?z é");
 }
@@ -610,8 +609,7 @@ TEST_F(Explorer, PagesStayStableUnderConcurrentInserts) {
   std::string cursor;
   int pages = 0;
   for (;;) {
-    json::object page =
-        get("/v1/executions?limit=7" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    json::object page = get("/v1/executions?limit=7" + (cursor.empty() ? "" : "&cursor=" + cursor));
     for (const auto& id : keys(page["executions"].as_array())) {
       // Rows newer than the first page can only be on the first page.
       if (pages > 0) {
@@ -665,16 +663,16 @@ TEST_F(Explorer, RefusesInjectionAttemptsOrRendersThemHarmless) {
   const std::string drop_url = "%27%3B%20DROP%20TABLE%20executions%3B%20--";
   // In values: bound as parameters, so they only fail to match.
   EXPECT_EQ(keys(get("/v1/executions?app=" + drop_url)["executions"].as_array()), (Keys{}));
-  EXPECT_EQ(keys(get("/v1/executions?q=" + drop_url + "&meta." + drop_url + "=" + drop_url)
-                     ["executions"].as_array()),
-            (Keys{}));
-  EXPECT_EQ(keys(get("/v1/insights/failed-candidates?reason=" + drop_url)["candidates"]
-                     .as_array()),
+  EXPECT_EQ(
+      keys(get("/v1/executions?q=" + drop_url + "&meta." + drop_url + "=" + drop_url)["executions"]
+               .as_array()),
+      (Keys{}));
+  EXPECT_EQ(keys(get("/v1/insights/failed-candidates?reason=" + drop_url)["candidates"].as_array()),
             (Keys{}));
   EXPECT_EQ(get("/v1/executions/" + drop_url + "/" + drop_url, 404)["code"], "not_found");
   json::string value(drop);
-  EXPECT_EQ(where("executions", R"({"path": "app", "op": "eq", "value": )" +
-                                    json::serialize(value) + "}"),
+  EXPECT_EQ(where("executions",
+                  R"({"path": "app", "op": "eq", "value": )" + json::serialize(value) + "}"),
             (Keys{}));
   EXPECT_EQ(where("steps", R"({"path": "metadata.x", "op": "contains", "value": )" +
                                json::serialize(value) + "}"),
@@ -688,15 +686,19 @@ TEST_F(Explorer, RefusesInjectionAttemptsOrRendersThemHarmless) {
     EXPECT_EQ(answer["code"], "bad_query") << body;
     EXPECT_EQ(std::string(answer["field"].as_string()), field) << body;
   };
-  refused(R"({"target": "executions", "where": {"path": "app = app; DROP TABLE executions; --", "op": "eq", "value": 1}})",
-          "where.path");
-  refused(R"({"target": "executions", "where": {"path": "metadata.x') OR 1=1 --", "op": "eq", "value": 1}})",
-          "where.path");
-  refused(R"({"target": "executions", "where": {"and": [{"path": "app", "op": "= 'x' OR 1=1 --", "value": 1}]}})",
-          "where.and[0].op");
+  refused(
+      R"({"target": "executions", "where": {"path": "app = app; DROP TABLE executions; --", "op": "eq", "value": 1}})",
+      "where.path");
+  refused(
+      R"({"target": "executions", "where": {"path": "metadata.x') OR 1=1 --", "op": "eq", "value": 1}})",
+      "where.path");
+  refused(
+      R"({"target": "executions", "where": {"and": [{"path": "app", "op": "= 'x' OR 1=1 --", "value": 1}]}})",
+      "where.and[0].op");
   refused(R"({"target": "executions; DROP TABLE executions", "where": null})", "target");
-  refused(R"({"target": "executions", "cursor": "WyJlIiwxLCJhJyk7IERST1AgVEFCTEUgZXhlY3V0aW9uczsgLS0iXQ"})",
-          "cursor");
+  refused(
+      R"({"target": "executions", "cursor": "WyJlIiwxLCJhJyk7IERST1AgVEFCTEUgZXhlY3V0aW9uczsgLS0iXQ"})",
+      "cursor");
   EXPECT_EQ(get("/v1/executions?cursor=" + drop_url, 400)["field"], "cursor");
   EXPECT_EQ(std::string(get("/v1/executions?" + drop_url + "=1", 400)["field"].as_string()), drop);
   // Everything is still there.
@@ -741,22 +743,25 @@ TEST_F(Explorer, DescribesTheShapeOfAStepsJson) {
 TEST_F(Explorer, SummarisesPipelinesAndTheirAnalytics) {
   start_seeded();
   json::object pipelines = get("/v1/pipelines");
-  EXPECT_EQ(json::serialize(pipelines["pipelines"]),
-            R"([{"app":"bank","pipeline":"loan-approval","executions":1,"failed":0,"last_started_at":"2026-11-22T10:00:03.000Z"},)"
-            R"({"app":"shop","pipeline":"competitor-selection","executions":3,"failed":1,"last_started_at":"2026-11-22T10:00:04.000Z"}])");
-  json::object a = get(std::string("/v1/analytics/pipeline?app=shop&pipeline=competitor-selection&since=") +
-                       kBase + "&until=2026-11-22T10:03:00Z&bucket=minute");
+  EXPECT_EQ(
+      json::serialize(pipelines["pipelines"]),
+      R"([{"app":"bank","pipeline":"loan-approval","executions":1,"failed":0,"last_started_at":"2026-11-22T10:00:03.000Z"},)"
+      R"({"app":"shop","pipeline":"competitor-selection","executions":3,"failed":1,"last_started_at":"2026-11-22T10:00:04.000Z"}])");
+  json::object a =
+      get(std::string("/v1/analytics/pipeline?app=shop&pipeline=competitor-selection&since=") +
+          kBase + "&until=2026-11-22T10:03:00Z&bucket=minute");
   EXPECT_EQ(json::serialize(a["runs"]),
             R"([{"bucket":"2026-11-22T10:00:00.000Z","total":3,"failed":1},)"
             R"({"bucket":"2026-11-22T10:01:00.000Z","total":0,"failed":0},)"
             R"({"bucket":"2026-11-22T10:02:00.000Z","total":0,"failed":0}])");
   EXPECT_NEAR(a["failure_rate"].to_number<double>(), 1.0 / 3.0, 1e-12);
-  EXPECT_EQ(json::serialize(a["funnel"]),
-            R"([{"index":0,"name":"filter","runs":2,"avg_candidates_in":3,"avg_candidates_passed":5E-1},)"
-            R"({"index":0,"name":"keywords","runs":1,"avg_candidates_in":null,"avg_candidates_passed":null},)"
-            R"({"index":1,"name":"filter","runs":1,"avg_candidates_in":10,"avg_candidates_passed":1},)"
-            R"({"index":1,"name":"select","runs":1,"avg_candidates_in":null,"avg_candidates_passed":null},)"
-            R"({"index":2,"name":"select","runs":1,"avg_candidates_in":null,"avg_candidates_passed":null}])");
+  EXPECT_EQ(
+      json::serialize(a["funnel"]),
+      R"([{"index":0,"name":"filter","runs":2,"avg_candidates_in":3,"avg_candidates_passed":5E-1},)"
+      R"({"index":0,"name":"keywords","runs":1,"avg_candidates_in":null,"avg_candidates_passed":null},)"
+      R"({"index":1,"name":"filter","runs":1,"avg_candidates_in":10,"avg_candidates_passed":1},)"
+      R"({"index":1,"name":"select","runs":1,"avg_candidates_in":null,"avg_candidates_passed":null},)"
+      R"({"index":2,"name":"select","runs":1,"avg_candidates_in":null,"avg_candidates_passed":null}])");
   // The default range is the last 24 hours (24 buckets, 25 when it does not
   // start on the hour), and these runs are older.
   json::object recent = get("/v1/analytics/pipeline?pipeline=competitor-selection");
@@ -777,14 +782,14 @@ TEST_F(Explorer, StreamsCommittedExecutionsFilteredByAppAndPipeline) {
   HttpClient loans(daemon_.explorer_port());
   ASSERT_TRUE(loans.send_raw(
       "GET /v1/stream?app=bank&pipeline=loan-approval HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
-  ASSERT_NE(loans.read_until(": subscribed", seconds(10)).find(": subscribed"),
-            std::string::npos);
+  ASSERT_NE(loans.read_until(": subscribed", seconds(10)).find(": subscribed"), std::string::npos);
 
   ingest(seed_snapshots());
   std::string events;
   const auto deadline = std::chrono::steady_clock::now() + seconds(20);
   while (std::chrono::steady_clock::now() < deadline &&
-         (events.find("\"a1\"") == std::string::npos || events.find("\"b2\"") == std::string::npos ||
+         (events.find("\"a1\"") == std::string::npos ||
+          events.find("\"b2\"") == std::string::npos ||
           events.find("\"d4\"") == std::string::npos)) {
     events += shop.read_until("\n\n", milliseconds(500));
   }
@@ -818,8 +823,7 @@ TEST_F(Explorer, RefusesStreamsBeyondTheLimit) {
   start({"--explorer-max-streams=1"});
   HttpClient first(daemon_.explorer_port());
   ASSERT_TRUE(first.send_raw("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
-  ASSERT_NE(first.read_until(": subscribed", seconds(10)).find(": subscribed"),
-            std::string::npos);
+  ASSERT_NE(first.read_until(": subscribed", seconds(10)).find(": subscribed"), std::string::npos);
   HttpReply second = api_->get("/v1/stream");
   EXPECT_EQ(second.status, 503) << second.body;
   EXPECT_EQ(second.headers["retry-after"], "1");
@@ -832,8 +836,7 @@ TEST_F(Explorer, SendsSecurityHeadersOnEveryResponse) {
     EXPECT_EQ(r.headers.at("x-content-type-options"), "nosniff") << what;
     EXPECT_EQ(r.headers.at("x-frame-options"), "DENY") << what;
     EXPECT_EQ(r.headers.at("referrer-policy"), "no-referrer") << what;
-    EXPECT_EQ(r.headers.at("content-security-policy").rfind("default-src 'self'", 0), 0u)
-        << what;
+    EXPECT_EQ(r.headers.at("content-security-policy").rfind("default-src 'self'", 0), 0u) << what;
   };
   HttpReply list = api_->get("/v1/executions");
   check(list, "list");

@@ -1,14 +1,13 @@
 // LiveFeed against a real PostgreSQL: commit notices become stream events for
 // the subscribers whose filter matches; a lost connection is reported as a gap.
-#include "daemon/live_feed.h"
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "daemon/commit_notice.h"
+#include "daemon/live_feed.h"
 #include "tests/support/pg_server.h"
 
 namespace xrayd {
@@ -38,9 +37,10 @@ class LiveFeedTest : public ::testing::Test {
     std::string sql = "BEGIN;";
     std::string pairs;
     for (const auto& [app, id] : executions) {
-      sql += "INSERT INTO executions (app, id, pipeline, status, started_at, step_count) VALUES ('" +
-             app + "', '" + id + "', '" + (app == "bank" ? "loans" : "p") +
-             "', 'completed', '2026-11-22 10:00:00+00', 0);";
+      sql +=
+          "INSERT INTO executions (app, id, pipeline, status, started_at, step_count) VALUES ('" +
+          app + "', '" + id + "', '" + (app == "bank" ? "loans" : "p") +
+          "', 'completed', '2026-11-22 10:00:00+00', 0);";
       pairs += (pairs.empty() ? "" : ",") + std::string("[\"") + app + "\",\"" + id + "\"]";
     }
     sql += "SELECT pg_notify('" + std::string(kCommitChannel) + "', '[" + pairs + "]'); COMMIT;";

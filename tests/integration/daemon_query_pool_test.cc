@@ -1,10 +1,6 @@
 // QueryPool against a real PostgreSQL: its own connections, read-only
 // sessions, statement timeouts, a bounded queue, stopping, reconnecting, the
 // hand-off to an io_context, and a writer that slow queries do not delay.
-#include "daemon/query_pool.h"
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -17,8 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
 
 #include "daemon/budget.h"
+#include "daemon/query_pool.h"
 #include "daemon/record_queue.h"
 #include "daemon/writer.h"
 #include "tests/support/pg_server.h"

@@ -22,8 +22,7 @@ TEST(Cursor, RoundTripsEveryKind) {
 
 TEST(Cursor, IsUrlSafe) {
   const std::string c = encode_cursor({CursorKind::kExecution, 1, "ÿÿÿ? ? >>>", "~~~", 0, 0});
-  EXPECT_EQ(c.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+  EXPECT_EQ(c.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
             std::string::npos)
       << c;
 }
@@ -33,8 +32,8 @@ TEST(Cursor, RefusesTamperedOrForeignCursorsNamingCursor) {
   std::vector<std::string> bad = {
       "",
       "!!!",
-      good + "A",                        // a leftover character
-      good.substr(0, good.size() - 2),   // truncated
+      good + "A",                       // a leftover character
+      good.substr(0, good.size() - 2),  // truncated
       base64url_encode("[\"e\",1,\"shop\"]"),
       base64url_encode("[\"e\",\"1\",\"shop\",\"e1\"]"),
       base64url_encode("[\"e\",1,\"\",\"e1\"]"),
@@ -53,8 +52,8 @@ TEST(Cursor, RefusesTamperedOrForeignCursorsNamingCursor) {
   }
   // A step cursor is not an execution cursor, and the other way round.
   EXPECT_FALSE(decode_cursor(good, CursorKind::kStep));
-  EXPECT_FALSE(decode_cursor(encode_cursor({CursorKind::kStep, 1, "a", "b", -1, 0}),
-                             CursorKind::kStep));
+  EXPECT_FALSE(
+      decode_cursor(encode_cursor({CursorKind::kStep, 1, "a", "b", -1, 0}), CursorKind::kStep));
 }
 
 TEST(Cursor, Base64urlMatchesRfc4648) {

@@ -1,8 +1,7 @@
 #include "daemon/explorer_api.h"
 
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 #include "daemon/cursor.h"
 
@@ -14,8 +13,8 @@ namespace json = boost::json;
 
 const Timestamp kNow = *parse_time_text("2026-11-22T12:00:00Z");
 
-Plan plan(std::string_view target, http::verb method = http::verb::get,
-          std::string_view body = {}, std::string_view content_type = "application/json") {
+Plan plan(std::string_view target, http::verb method = http::verb::get, std::string_view body = {},
+          std::string_view content_type = "application/json") {
   return plan_request({method, target, content_type, body}, ApiLimits{500}, kNow);
 }
 
@@ -169,8 +168,8 @@ TEST(ExplorerApi, RendersAPageWithItsNextCursor) {
   ASSERT_EQ(body["executions"].as_array().size(), 2u);
   EXPECT_EQ(body["executions"].as_array()[1].as_object()["execution_url"],
             "/v1/executions/shop/e1");
-  auto key = decode_cursor(std::string_view(body["next_cursor"].as_string()),
-                           CursorKind::kExecution);
+  auto key =
+      decode_cursor(std::string_view(body["next_cursor"].as_string()), CursorKind::kExecution);
   ASSERT_TRUE(key);
   EXPECT_EQ(*key, (CursorKey{CursorKind::kExecution, 999, "shop", "e1", 0, 0}));
   // The last page has no cursor.
@@ -187,10 +186,11 @@ TEST(ExplorerApi, EndsAPageOfHugeItemsEarlyWithACursor) {
   for (int i = 0; i < 3; ++i) {
     rows.push_back({big, "a", "e" + std::to_string(i), "5", std::nullopt, std::nullopt});
   }
-  json::object body = json::parse(render(q, PgRows::make_for_test(kListColumns, rows)).body).as_object();
+  json::object body =
+      json::parse(render(q, PgRows::make_for_test(kListColumns, rows)).body).as_object();
   EXPECT_EQ(body["executions"].as_array().size(), 1u);
-  auto key = decode_cursor(std::string_view(body["next_cursor"].as_string()),
-                           CursorKind::kExecution);
+  auto key =
+      decode_cursor(std::string_view(body["next_cursor"].as_string()), CursorKind::kExecution);
   ASSERT_TRUE(key);
   EXPECT_EQ(key->id, "e0");
 }
@@ -214,8 +214,8 @@ TEST(ExplorerApi, MapsPoolOutcomesToStatuses) {
 }
 
 TEST(ExplorerApi, AllowsOnlyHostsThatNameThisMachine) {
-  for (const char* host : {"127.0.0.1:4001", "localhost:4001", "localhost", "[::1]:4001",
-                           "10.1.2.3", ""}) {
+  for (const char* host :
+       {"127.0.0.1:4001", "localhost:4001", "localhost", "[::1]:4001", "10.1.2.3", ""}) {
     EXPECT_TRUE(host_allowed(host)) << host;
   }
   for (const char* host : {"evil.example:4001", "evil.example", "127.0.0.1.nip.io:4001", "[::1"}) {

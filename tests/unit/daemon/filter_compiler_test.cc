@@ -1,8 +1,7 @@
 #include "daemon/filter_compiler.h"
 
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {
@@ -19,8 +18,7 @@ class FilterCompiler : public ::testing::Test {
   }
 
   // The error's field for `where`, or "" when it compiles.
-  std::string error_field(const std::string& where,
-                          QueryTarget target = QueryTarget::kExecutions) {
+  std::string error_field(const std::string& where, QueryTarget target = QueryTarget::kExecutions) {
     auto compiled = compile(where, target);
     if (compiled) return "";
     EXPECT_EQ(compiled.error().code, xray::Errc::kBadQuery);
@@ -44,7 +42,8 @@ TEST_F(FilterCompiler, NullMatchesEverything) {
 
 TEST_F(FilterCompiler, ValuesOnlyEverReachSqlAsParameters) {
   const std::string evil = "'; DROP TABLE executions; --";
-  auto sql = compile(R"({"or": [{"path": "app", "op": "eq", "value": "'; DROP TABLE executions; --"},
+  auto sql =
+      compile(R"({"or": [{"path": "app", "op": "eq", "value": "'; DROP TABLE executions; --"},
                               {"path": "metadata.k", "op": "contains", "value": "'; DROP TABLE executions; --"},
                               {"path": "pipeline", "op": "in", "value": ["'; DROP TABLE executions; --"]}]})");
   ASSERT_TRUE(sql) << sql.error().message;
@@ -71,7 +70,8 @@ TEST_F(FilterCompiler, EachOperatorCompilesOnItsTypes) {
   };
   const std::vector<Case> ok = {
       {QueryTarget::kExecutions, R"({"path": "status", "op": "ne", "value": "failed"})"},
-      {QueryTarget::kExecutions, R"({"path": "started_at", "op": "gte", "value": "2026-11-22T10:00:00Z"})"},
+      {QueryTarget::kExecutions,
+       R"({"path": "started_at", "op": "gte", "value": "2026-11-22T10:00:00Z"})"},
       {QueryTarget::kExecutions, R"({"path": "started_at", "op": "lt", "value": 1795341600000})"},
       {QueryTarget::kExecutions, R"({"path": "duration_ms", "op": "lte", "value": 2.5})"},
       {QueryTarget::kExecutions, R"({"path": "step_count", "op": "in", "value": [1, 3]})"},
@@ -101,8 +101,9 @@ TEST_F(FilterCompiler, CombinesWithAndOrNot) {
                                 {"not": {"or": [{"path": "status", "op": "eq", "value": "failed"},
                                                 {"path": "step_count", "op": "gt", "value": 3}]}}]})");
   ASSERT_TRUE(sql) << sql.error().message;
-  EXPECT_EQ(*sql,
-            "((e.app = $1::text) AND (NOT ((e.status = $2::text) OR (e.step_count > $3::bigint))))");
+  EXPECT_EQ(
+      *sql,
+      "((e.app = $1::text) AND (NOT ((e.status = $2::text) OR (e.step_count > $3::bigint))))");
   EXPECT_EQ(params(), (std::vector<std::string>{"a", "failed", "3"}));
 }
 
@@ -116,7 +117,8 @@ TEST_F(FilterCompiler, NullableColumnsNeverYieldNull) {
 }
 
 TEST_F(FilterCompiler, TimestampsBindAsMicroseconds) {
-  auto sql = compile(R"({"path": "started_at", "op": "gt", "value": "2026-11-22T10:00:00.123456Z"})");
+  auto sql =
+      compile(R"({"path": "started_at", "op": "gt", "value": "2026-11-22T10:00:00.123456Z"})");
   ASSERT_TRUE(sql);
   ASSERT_EQ(params().size(), 1u);
   EXPECT_EQ(params()[0], "1795341600123456");
@@ -153,12 +155,12 @@ TEST_F(FilterCompiler, ErrorsNameTheJsonPathOfTheOffendingElement) {
   EXPECT_EQ(error_field(R"([1])"), "where");
   EXPECT_EQ(error_field(R"({"path": "app", "op": "eq", "value": "a\u0000b"})"), "where.value");
   // A path of another target.
-  EXPECT_EQ(error_field(R"({"path": "candidate_id", "op": "eq", "value": "x"})",
-                        QueryTarget::kSteps),
-            "where.path");
-  EXPECT_EQ(error_field(R"({"path": "passed", "op": "gt", "value": true})",
-                        QueryTarget::kEvaluations),
-            "where.op");
+  EXPECT_EQ(
+      error_field(R"({"path": "candidate_id", "op": "eq", "value": "x"})", QueryTarget::kSteps),
+      "where.path");
+  EXPECT_EQ(
+      error_field(R"({"path": "passed", "op": "gt", "value": true})", QueryTarget::kEvaluations),
+      "where.op");
 }
 
 TEST_F(FilterCompiler, BoundsDepthLeavesAndInArrays) {

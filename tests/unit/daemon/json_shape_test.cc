@@ -1,8 +1,7 @@
 #include "daemon/json_shape.h"
 
-#include <gtest/gtest.h>
-
 #include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {
@@ -16,14 +15,15 @@ TEST(JsonShape, ListsPathsTypesCountsAndLastSeen) {
   shape.add(1, R"([true])", 1, older);
   shape.add(1, "not json", 2, older);
   const std::string_view names[] = {"input", "output"};
-  EXPECT_EQ(boost::json::serialize(shape.fields(names)),
-            R"([{"section":"input","path":"c","types":["array"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
-            R"({"section":"input","path":"c[]","types":["object"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
-            R"({"section":"input","path":"c[].id","types":["string","number"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
-            R"({"section":"input","path":"n","types":["string","number"],"last_seen":"1970-01-01T00:33:20.000Z","count":2},)"
-            R"({"section":"input","path":"o","types":["object"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
-            R"({"section":"input","path":"o.x","types":["null"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
-            R"({"section":"output","path":"[]","types":["boolean"],"last_seen":"1970-01-01T00:16:40.000Z","count":1}])");
+  EXPECT_EQ(
+      boost::json::serialize(shape.fields(names)),
+      R"([{"section":"input","path":"c","types":["array"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
+      R"({"section":"input","path":"c[]","types":["object"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
+      R"({"section":"input","path":"c[].id","types":["string","number"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
+      R"({"section":"input","path":"n","types":["string","number"],"last_seen":"1970-01-01T00:33:20.000Z","count":2},)"
+      R"({"section":"input","path":"o","types":["object"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
+      R"({"section":"input","path":"o.x","types":["null"],"last_seen":"1970-01-01T00:33:20.000Z","count":1},)"
+      R"({"section":"output","path":"[]","types":["boolean"],"last_seen":"1970-01-01T00:16:40.000Z","count":1}])");
   EXPECT_FALSE(shape.truncated());
 }
 

@@ -1,10 +1,10 @@
 #include "daemon/stream_hub.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {

@@ -20,7 +20,8 @@ TEST(Url, RefusesBadEscapesInvalidUtf8AndNul) {
   auto path = parse_target("/v1/%zz");
   ASSERT_FALSE(path);
   EXPECT_EQ(path.error().field, "path");
-  for (const char* target : {"/v1?app=%00", "/v1?app=%ff", "/v1?app=%C3", "/v1?app=%2", "/v1?app=%ED%A0%80"}) {
+  for (const char* target :
+       {"/v1?app=%00", "/v1?app=%ff", "/v1?app=%C3", "/v1?app=%2", "/v1?app=%ED%A0%80"}) {
     auto t = parse_target(target);
     ASSERT_FALSE(t) << target;
     EXPECT_EQ(t.error().field, "app") << target;
@@ -37,7 +38,7 @@ TEST(Url, EncodesExecutionUrls) {
 TEST(Url, KnowsStorableText) {
   EXPECT_TRUE(is_storable_text("plain, é, 中文, 🚀"));
   EXPECT_FALSE(is_storable_text(std::string("a\0b", 3)));
-  EXPECT_FALSE(is_storable_text("\xc0\xaf"));  // overlong
+  EXPECT_FALSE(is_storable_text("\xc0\xaf"));          // overlong
   EXPECT_FALSE(is_storable_text("\xf4\x90\x80\x80"));  // past U+10FFFF
 }
 
