@@ -17,7 +17,6 @@ foreach(f ${FILES})
   # Two hex digits per byte → 0x.., one trailing 0 so that an empty file is
   # still a valid array.
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(REGEX REPLACE "((0x..,){32})" "\\1\n" bytes "${bytes}")
   string(APPEND body "const unsigned char kAsset${index}[] = {\n${bytes}0};\n\n")
   string(APPEND entries "      {\"${rel}\", {reinterpret_cast<const char*>(kAsset${index}), ${size}}},\n")
   math(EXPR index "${index} + 1")

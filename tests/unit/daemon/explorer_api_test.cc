@@ -139,9 +139,10 @@ TEST(ExplorerApi, RefusesBadQueryBodiesNamingTheField) {
 }
 
 TEST(ExplorerApi, ListStatementsBindEveryValue) {
-  const QueryPlan& q =
-      query(plan("/v1/executions?app=%27%3B%20DROP%20TABLE%20executions%3B%20--&meta.n=5&"
-                 "q=price&since=2026-11-22T00:00:00Z&limit=7"));
+  const Plan p = plan(
+      "/v1/executions?app=%27%3B%20DROP%20TABLE%20executions%3B%20--&meta.n=5&"
+      "q=price&since=2026-11-22T00:00:00Z&limit=7");
+  const QueryPlan& q = query(p);
   EXPECT_EQ(q.sql.find("DROP"), std::string::npos) << q.sql;
   EXPECT_EQ(q.limit, 7u);
   EXPECT_EQ(q.params.front(), "'; DROP TABLE executions; --");

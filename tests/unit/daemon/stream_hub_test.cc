@@ -1,6 +1,7 @@
 #include "daemon/stream_hub.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -85,7 +86,11 @@ TEST(StreamHub, PublishersAndSubscribersRaceSafely) {
   // A publisher may still wake a subscriber it saw just before it left, so
   // what the callback touches outlives them all (sessions use a weak_ptr).
   std::atomic<int> woken{0};
-  for (int round = 0; round < 200; ++round) {
+  // At least 200 rounds, and on until something was received (a busy
+  // machine may not schedule the publishers at first), within 10 s.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int round = 0; round < 200 || (received == 0 && std::chrono::steady_clock::now() < give_up);
+       ++round) {
     auto s = hub.subscribe({round % 2 ? "a" : "", ""}, 100, [&] { ++woken; });
     ASSERT_NE(s, nullptr);
     for (int i = 0; i < 5; ++i) received += s->subscriber().take().events.size();
@@ -93,8 +98,8 @@ TEST(StreamHub, PublishersAndSubscribersRaceSafely) {
   stop = true;
   for (auto& p : publishers) p.join();
   EXPECT_EQ(hub.subscribers(), 0u);
-  EXPECT_GT(metrics.stream_events.load() + metrics.stream_events_dropped.load(), 0u);
-  (void)received;
+  EXPECT_GT(received, 0u);
+  EXPECT_GE(metrics.stream_events.load(), received);
 }
 
 }  // namespace
