@@ -8,12 +8,6 @@
 // request when the last answer arrived), cycling through the mix from a
 // different starting point. Plain sockets: the explorer always answers with a
 // Content-Length.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -23,9 +17,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <boost/program_options.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "bench/latency_histogram.h"
 
@@ -45,16 +44,16 @@ struct Request {
 // The heavy mix: every request reads hundreds of rows or scans steps and
 // evaluations. `app` and `pipeline` are those xray-load writes.
 std::vector<Request> heavy_mix(const std::string& app, const std::string& pipeline) {
-  const std::string filter =
-      R"({"target": "evaluations", "limit": 500, "where": {"and": [)"
-      R"({"path": "execution.pipeline", "op": "eq", "value": ")" + pipeline + R"("},)"
-      R"({"path": "passed", "op": "eq", "value": false},)"
-      R"({"path": "reasons", "op": "contains", "value": "rating"},)"
-      R"({"path": "scores.rating", "op": "gte", "value": 3}]}})";
-  const std::string steps =
-      R"({"target": "steps", "limit": 500, "where": {"or": [)"
-      R"({"path": "eliminated_ratio", "op": "gt", "value": 0.8},)"
-      R"({"path": "metadata.filteredCount", "op": "gte", "value": 40}]}})";
+  const std::string filter = R"({"target": "evaluations", "limit": 500, "where": {"and": [)"
+                             R"({"path": "execution.pipeline", "op": "eq", "value": ")" +
+                             pipeline +
+                             R"("},)"
+                             R"({"path": "passed", "op": "eq", "value": false},)"
+                             R"({"path": "reasons", "op": "contains", "value": "rating"},)"
+                             R"({"path": "scores.rating", "op": "gte", "value": 3}]}})";
+  const std::string steps = R"({"target": "steps", "limit": 500, "where": {"or": [)"
+                            R"({"path": "eliminated_ratio", "op": "gt", "value": 0.8},)"
+                            R"({"path": "metadata.filteredCount", "op": "gte", "value": 40}]}})";
   return {
       {"list_500", "GET", "/v1/executions?limit=500", ""},
       {"list_app_q", "GET", "/v1/executions?app=" + app + "&q=relevance&limit=200", ""},
@@ -166,7 +165,9 @@ struct Tally {
   std::uint64_t bytes = 0;
 };
 
-double ms(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace
 
@@ -195,8 +196,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "xray-query-load: keep the xrayd explorer busy with heavy queries.\n\n"
-              << options;
+    std::cout << "xray-query-load: keep the xrayd explorer busy with heavy queries.\n\n" << options;
     return 0;
   }
   const auto colon = explorer.rfind(':');
@@ -211,8 +211,8 @@ int main(int argc, char** argv) {
   std::vector<Tally> tallies(connections);
   std::vector<std::thread> threads;
   const auto started = Clock::now();
-  const auto deadline =
-      started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
+  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(duration_s));
   for (std::size_t c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
       Connection conn(host, port);
@@ -257,9 +257,8 @@ int main(int argc, char** argv) {
     std::printf("%llu requests in %.1f s: %.1f/s, %.1f MB/s of responses\n",
                 static_cast<unsigned long long>(total.latency.count()), elapsed, rate,
                 static_cast<double>(total.bytes) / 1e6 / elapsed);
-    std::printf("latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-                ms(total.latency.percentile(50)), ms(total.latency.percentile(99)),
-                ms(total.latency.max()));
+    std::printf("latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", ms(total.latency.percentile(50)),
+                ms(total.latency.percentile(99)), ms(total.latency.max()));
     for (auto& [name, by_status] : total.statuses) {
       std::printf("  %-18s", name.c_str());
       for (auto& [status, n] : by_status) {
