@@ -33,6 +33,7 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DXRAY_BUILD_TESTS=OF
 cmake --build "$BUILD" -j "${JOBS:-2}" --target xrayd xray-load xray-query-load >/dev/null
 
 RUN=$(mktemp -d /tmp/xray-isolation-XXXXXX)
+chmod 0755 "$RUN"  # the postgres user reaches its cluster inside
 XRAYD_PID=
 cleanup() {
   if [[ -n $XRAYD_PID ]] && kill -0 "$XRAYD_PID" 2>/dev/null; then

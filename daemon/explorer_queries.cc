@@ -131,7 +131,8 @@ std::string list_sql(ListItem item, std::string_view condition,
       index_columns = "v.step_index, v.position";
       break;
   }
-  std::string where = "(" + std::string(condition) + ")";
+  std::string where = "(";
+  where.append(condition).append(")");
   if (after) {
     // Keyset: strictly after the cursor's row in the order above. The
     // redundant `started_at <= T` lets the planner walk the started_at index.

@@ -408,7 +408,9 @@ class Compiler {
   // "(expr IS NOT NULL AND cond)" for a nullable expr, so the result is never NULL.
   static std::string guarded(const Field& f, const std::string& cond) {
     if (!f.nullable) return "(" + cond + ")";
-    return "(" + std::string(f.sql) + " IS NOT NULL AND " + cond + ")";
+    std::string out = "(";
+    out.append(f.sql).append(" IS NOT NULL AND ").append(cond).append(")");
+    return out;
   }
 
   boost::system::result<std::string, InputError> column_leaf(const Field& f, Op op,

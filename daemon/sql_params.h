@@ -19,7 +19,11 @@ class SqlParams {
   // our own SQL type names, never request text.
   std::string add(std::string value, std::string_view type) {
     values_.push_back(std::move(value));
-    return "$" + std::to_string(values_.size()) + "::" + std::string(type);
+    std::string placeholder = "$";
+    placeholder += std::to_string(values_.size());
+    placeholder += "::";
+    placeholder += type;
+    return placeholder;
   }
 
   const std::vector<std::string>& values() const { return values_; }
