@@ -64,16 +64,23 @@ LOAD=("$BUILD/bench/xray-load" --uds "$RUN/xrayd.sock" --connections "$LOAD_CONN
 echo "==> preload $PRELOAD executions"
 "${LOAD[@]}" --count "$PRELOAD" --duration 0 >/dev/null
 
-rate() { python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["snapshots_per_s"])'; }
+# "<snapshots/s> <ack p99 ms> <answers not committed>" of one xray-load run.
+summary() {
+  python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+bad = r["refused"] + r["invalid"] + r["failed"] + r["errors"] + r["timeouts"]
+print("%.1f %.0f %d" % (r["snapshots_per_s"], r["latency_ms"]["p99"], bad))'
+}
 alone() {
-  "${LOAD[@]}" --duration "$DURATION" | rate
+  "${LOAD[@]}" --duration "$DURATION" | summary
 }
 loaded() {
   "$BUILD/bench/xray-query-load" --explorer "$EXPLORER" --connections "$QUERY_CLIENTS" \
     --duration $((DURATION + 2)) --json >"$RUN/queries.json" &
   local queries=$!
   sleep 1
-  "${LOAD[@]}" --duration "$DURATION" | rate
+  "${LOAD[@]}" --duration "$DURATION" | summary
   wait "$queries"
 }
 
@@ -97,13 +104,16 @@ print("%.1f req/s, p50 %.0f ms, p99 %.0f ms, %s" % (
     q["requests_per_s"], q["p50_ms"], q["p99_ms"], "non-200: " + other if other else "all 200"))
 PY
 )")
-  echo "round $round: alone ${ALONE[-1]}/s, with queries ${LOADED[-1]}/s (queries: ${QUERIES[-1]})"
+  read -r a_rate a_p99 a_bad <<<"${ALONE[-1]}"
+  read -r l_rate l_p99 l_bad <<<"${LOADED[-1]}"
+  echo "round $round: alone $a_rate/s (ack p99 $a_p99 ms, $a_bad not committed)," \
+    "with queries $l_rate/s (ack p99 $l_p99 ms, $l_bad not committed); queries: ${QUERIES[-1]}"
 done
 
 python3 - "${ALONE[*]}" "${LOADED[*]}" <<'PY'
 import statistics, sys
-alone = [float(x) for x in sys.argv[1].split()]
-loaded = [float(x) for x in sys.argv[2].split()]
+alone = [float(x) for x in sys.argv[1].split()][0::3]
+loaded = [float(x) for x in sys.argv[2].split()][0::3]
 a, l = statistics.median(alone), statistics.median(loaded)
 print(f"median ingestion: alone {a:.1f} snapshots/s, with explorer queries {l:.1f} snapshots/s")
 print(f"ratio (with / alone): {l / a:.2f}")
