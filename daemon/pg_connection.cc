@@ -85,7 +85,8 @@ PgRows PgRows::make_for_test(std::size_t columns,
   PGresult* result = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
   std::vector<PGresAttDesc> attributes(columns);
   std::vector<std::string> names;
-  for (std::size_t c = 0; c < columns; ++c) names.push_back(std::string("c").append(std::to_string(c)));
+  for (std::size_t c = 0; c < columns; ++c)
+    names.push_back(std::string("c").append(std::to_string(c)));
   for (std::size_t c = 0; c < columns; ++c) {
     attributes[c] = PGresAttDesc{names[c].data(), 0, 0, 0, 25 /* text */, -1, -1};
   }

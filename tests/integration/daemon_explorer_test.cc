@@ -383,6 +383,15 @@ TEST_F(Explorer, FiltersStepsWithEachOperator) {
             (Keys{"d4/0", "c3/0", "b2/0", "a1/0"}));
   EXPECT_EQ(w(R"({"path": "index", "op": "gt", "value": 1})"), (Keys{"a1/2"}));
   EXPECT_EQ(w(R"({"path": "status", "op": "eq", "value": "failed"})"), (Keys{"b2/1"}));
+  EXPECT_EQ(w(R"({"path": "status", "op": "ne", "value": "completed"})"), (Keys{"b2/1"}));
+  EXPECT_EQ(w(R"({"path": "name", "op": "lt", "value": "keywords"})"),
+            (Keys{"d4/0", "b2/0", "a1/1"}));
+  EXPECT_EQ(w(R"({"path": "selection", "op": "exists", "value": true})"), (Keys{"a1/2"}));
+  EXPECT_EQ(w(R"({"path": "metadata.filteredCount", "op": "ne", "value": 9})"),
+            (Keys{"d4/0", "c3/0", "b2/0", "b2/1", "a1/0", "a1/2"}));
+  EXPECT_EQ(w(R"({"path": "filters", "op": "contains", "value": {"price": {"max": 40}}})"),
+            (Keys{"a1/1"}));
+  EXPECT_EQ(w(R"({"path": "candidates_in", "op": "in", "value": [2, 4]})"), (Keys{"d4/0", "b2/0"}));
   EXPECT_EQ(w(R"({"path": "app", "op": "eq", "value": "bank"})"), (Keys{"c3/0"}));
   EXPECT_EQ(w(R"({"path": "execution_id", "op": "eq", "value": "a1"})"),
             (Keys{"a1/0", "a1/1", "a1/2"}));
@@ -436,6 +445,14 @@ TEST_F(Explorer, FiltersEvaluationsWithEachOperator) {
             split("d4/0/0," + range("b2/0/", 0, 3)));
   EXPECT_EQ(w(R"({"path": "scores.rating", "op": "lt", "value": 3.5})"),
             split(range("a1/1/", 1, 5)));
+  EXPECT_EQ(w(R"({"path": "scores.rating", "op": "lte", "value": 3.1})"),
+            split(range("a1/1/", 1, 5)));
+  EXPECT_EQ(w(R"({"path": "scores.rating", "op": "gt", "value": 4.8})"), (Keys{"d4/0/0"}));
+  EXPECT_EQ(w(R"({"path": "scores.rating", "op": "in", "value": [4.9, 4.6]})"),
+            (Keys{"d4/0/0", "a1/1/0"}));
+  EXPECT_EQ(w(R"({"path": "metadata", "op": "exists", "value": true})"), (Keys{"c3/0/4"}));
+  EXPECT_EQ(w(R"({"path": "candidate_id", "op": "ne", "value": "A0"})").size(), 20u);
+  EXPECT_EQ(w(R"({"path": "step_index", "op": "lte", "value": 0})").size(), 11u);
   EXPECT_EQ(w(R"({"path": "scores", "op": "exists", "value": false})"), (Keys{"d4/0/1", "c3/0/4"}));
   EXPECT_EQ(w(R"({"path": "candidate_id", "op": "in", "value": ["A0", "C4"]})"),
             (Keys{"c3/0/4", "a1/1/0"}));
