@@ -10,7 +10,8 @@
 //   upsert (inserted, or replacing a stored one); then, when every execution
 //   of the batch won — the usual case — COPY its steps and evaluations
 //   straight into their tables, else COPY them into staging tables and insert
-//   the winners' rows from there; COMMIT.
+//   the winners' rows from there; NOTIFY listeners of the winners
+//   (daemon/commit_notice.h); COMMIT.
 // The merge is idempotent (invariant 4): the same (app, id) written any number
 // of times leaves one execution and one set of steps and evaluations, and a
 // stored final snapshot (completed/failed) is never replaced by a `running`

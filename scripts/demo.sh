@@ -6,13 +6,15 @@
 # Everything lives in .xray-run/ beside the sources: the PostgreSQL cluster,
 # xrayd's socket and log. On a terminal it waits for Ctrl-C, then stops xrayd
 # (draining) and PostgreSQL; otherwise it leaves both running and prints how to
-# stop them. Environment: RUNS (default 200), HTTP_PORT (default 4000).
+# stop them. Environment: RUNS (default 200), HTTP_PORT (default 4000),
+# EXPLORER_PORT (default 4001: the query API and dashboard, docs/api.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=$ROOT/.xray-run
 RUNS=${RUNS:-200}
 HTTP_PORT=${HTTP_PORT:-4000}
+EXPLORER_PORT=${EXPLORER_PORT:-4001}
 
 bash scripts/install-deps.sh
 
@@ -34,9 +36,10 @@ if [[ -f $RUN/xrayd.pid ]] && kill -0 "$(cat "$RUN/xrayd.pid")" 2>/dev/null; the
   while kill -0 "$(cat "$RUN/xrayd.pid")" 2>/dev/null; do sleep 0.1; done
 fi
 
-echo "==> start xrayd (http 127.0.0.1:$HTTP_PORT, socket $RUN/xrayd.sock, log $RUN/xrayd.log)"
+echo "==> start xrayd (http 127.0.0.1:$HTTP_PORT, explorer 127.0.0.1:$EXPLORER_PORT, socket $RUN/xrayd.sock, log $RUN/xrayd.log)"
 build-release/xrayd serve --postgres="$CONNINFO" --socket-path="$RUN/xrayd.sock" \
-  --http-listen="127.0.0.1:$HTTP_PORT" >"$RUN/xrayd.log" 2>&1 &
+  --http-listen="127.0.0.1:$HTTP_PORT" --explorer-listen="127.0.0.1:$EXPLORER_PORT" \
+  >"$RUN/xrayd.log" 2>&1 &
 XRAYD_PID=$!
 echo "$XRAYD_PID" >"$RUN/xrayd.pid"
 for _ in $(seq 100); do
@@ -77,6 +80,8 @@ echo "-- The classic bad match: a phone case selected as competitor of a laptop 
 cat <<INFO
 
 xrayd is running (pid $XRAYD_PID) with the data in place:
+  http://127.0.0.1:$EXPLORER_PORT/      # the decision explorer: dashboard and query API (docs/api.md)
+  curl -s 'http://127.0.0.1:$EXPLORER_PORT/v1/insights/eliminations?min_ratio=0.9'
   psql "$CONNINFO"                      # query executions, steps, evaluations (docs/schema.md)
   curl -s http://127.0.0.1:$HTTP_PORT/metrics | grep ^xray_   # the daemon's own metrics
   tail -f $RUN/xrayd.log                # its log

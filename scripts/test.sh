@@ -2,7 +2,9 @@
 # Sets up and runs the whole test suite: installs dependencies, then
 #   1. Debug build with warnings as errors: unit + integration tests;
 #   2. ASan+UBSan build (jemalloc off): unit + integration tests;
-#   3. TSan build: the concurrent parts (writers, queue, budget, SDK sender);
+#   3. TSan build: the concurrent parts (writers, queue, budget, SDK sender,
+#      the explorer's query pool, live feed and stream hub, and a daemon
+#      streaming and paging under concurrent ingestion);
 #   4. a time-bounded fuzz run of the snapshot parser (clang, libFuzzer).
 # Each build lives in build-<name>/ beside the sources. Exits non-zero on the
 # first failure. Tests start their own private PostgreSQL and xrayd processes.
@@ -36,7 +38,7 @@ ctest --test-dir build-asan -j "$JOBS" --timeout 600
 
 build tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXRAY_SANITIZE=thread -DXRAY_BUILD_BENCH=OFF
 echo "==> tests (TSan: concurrent parts)"
-ctest --test-dir build-tsan -j "$JOBS" --timeout 600 -R "${TSAN_TESTS:-Budget|RecordQueue|Writer|Sender|Spool|Client|Recorder}"
+ctest --test-dir build-tsan -j "$JOBS" --timeout 600 -R "${TSAN_TESTS:-Budget|RecordQueue|Writer|Sender|Spool|Client|Recorder|QueryPool|LiveFeed|StreamHub|Explorer.Streams|Explorer.PagesStay}"
 
 echo "==> configure fuzz (clang, libFuzzer)"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -1,0 +1,15 @@
+-- xray schema, version 2: what the decision explorer needs (docs/api.md).
+--
+-- Every explorer list is newest execution first across apps — ORDER BY
+-- started_at DESC, app, id, with keyset pages after (started_at, app, id) —
+-- and the insights walk executions in that order and probe their steps and
+-- evaluations by primary key. executions_recent leads with app, so without
+-- this index a list across apps sorts the whole table. Measured in
+-- docs/schema.md: it does not slow ingestion measurably.
+--
+-- Migrations run in one transaction, so this builds the index without
+-- CONCURRENTLY and blocks writes to executions while it builds. On a large
+-- existing table, create it first by hand with
+--   CREATE INDEX CONCURRENTLY executions_newest ON executions (started_at DESC, app, id);
+-- and this migration then finds it in place.
+CREATE INDEX IF NOT EXISTS executions_newest ON executions (started_at DESC, app, id);
