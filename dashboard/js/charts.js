@@ -6,7 +6,7 @@
 import { s } from './dom.js';
 import * as fmt from './format.js';
 
-const W = 720;
+const W = 960;
 
 function niceMax(v) {
   if (v <= 0) return 1;
@@ -23,6 +23,11 @@ function bucketLabel(iso, bucket) {
   return `${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+// A maximum for counts that splits into four whole-number ticks.
+function countMax(v) {
+  return 4 * Math.max(1, niceMax(Math.ceil(v / 4)));
+}
+
 function yAxis(svg, { max, top, bottom, left, right, format }) {
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4;
@@ -34,11 +39,11 @@ function yAxis(svg, { max, top, bottom, left, right, format }) {
 
 // Stacked bars: rows [{bucket, total, failed}]: completed part and failed part.
 export function runsChart(rows, { bucket = 'hour', testid } = {}) {
-  const H = 220, left = 44, right = W - 8, top = 10, bottom = H - 28;
-  const max = niceMax(Math.max(1, ...rows.map((r) => r.total)));
+  const H = 200, left = 44, right = W - 8, top = 10, bottom = H - 28;
+  const max = countMax(Math.max(1, ...rows.map((r) => r.total)));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', testid,
     'aria-label': `Runs per ${bucket}: ${rows.map((r) => `${bucketLabel(r.bucket, bucket)} ${r.total} (${r.failed} failed)`).join(', ')}` });
-  yAxis(svg, { max, top, bottom, left, right, format: (v) => fmt.number(v, 1) });
+  yAxis(svg, { max, top, bottom, left, right, format: (v) => fmt.number(v) });
   const n = Math.max(rows.length, 1);
   const slot = (right - left) / n;
   const bw = Math.max(2, Math.min(40, slot * 0.7));
@@ -92,7 +97,7 @@ export function rateChart(points, { bucket = 'hour', testid } = {}) {
 
 // Elimination funnel: rows [{label, into, passed}] as paired bars (in, passed).
 export function funnelChart(rows, { testid } = {}) {
-  const rowH = 34, labelW = 190, right = W - 150;
+  const rowH = 32, labelW = 200, right = W - 200;
   const H = Math.max(rowH * rows.length + 8, 40);
   const max = Math.max(1, ...rows.map((r) => r.into ?? 0));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart funnel', role: 'img', testid,
@@ -112,7 +117,7 @@ export function funnelChart(rows, { testid } = {}) {
       s('rect', { x: labelW, y: y + 6, width: Math.max(wIn, 1), height: 20, class: 'bar-in' }),
       s('rect', { x: labelW, y: y + 6, width: Math.max(wPass, r.passed ? 1 : 0), height: 20, class: 'bar-passed' })));
     svg.append(s('text', { x: labelW + Math.max(wIn, 1) + 8, y: y + 20, class: 'value' },
-      `${fmt.number(r.into, 1)} → ${fmt.number(r.passed, 1)}  (−${fmt.percent(eliminated)})`));
+      `${fmt.number(r.into, 1)} → ${fmt.number(r.passed, 1)}  (${fmt.eliminated(eliminated)})`));
   });
   return svg;
 }

@@ -57,12 +57,31 @@ export function renderAnalytics(outlet, { params }) {
   };
 }
 
+const BUCKET_MS = { minute: 60e3, hour: 3600e3, day: 86400e3 };
+
+// Every bucket from `since` to `until`, with the server's counts where it
+// has some and zeros elsewhere, so the time axis has no gaps. Buckets start
+// on whole UTC minutes, hours or days.
+function fillBuckets(runs, bucket, since, until) {
+  const step = BUCKET_MS[bucket];
+  const byTime = new Map(runs.map((r) => [Date.parse(r.bucket), r]));
+  const first = Math.floor(since.getTime() / step) * step;
+  const out = [];
+  for (let t = first; t <= until.getTime() && out.length < 2000; t += step) {
+    const r = byTime.get(t);
+    out.push(r ? { ...r, bucket: new Date(t).toISOString() } : { bucket: new Date(t).toISOString(), total: 0, failed: 0 });
+    byTime.delete(t);
+  }
+  // Buckets that did not line up (another time zone's days) are kept as they are.
+  return [...out, ...byTime.values()].sort((a, b) => Date.parse(a.bucket) - Date.parse(b.bucket));
+}
+
 function card(label, value, testid, cls) {
   return h('div', { class: ['card', cls], testid }, h('div', { class: 'card-value' }, value), h('div', { class: 'card-label' }, label));
 }
 
 function report(p, data, bucket, since, until) {
-  const runs = data.runs || [];
+  const runs = fillBuckets(data.runs || [], bucket, since, until);
   const total = runs.reduce((n, r) => n + r.total, 0);
   const failed = runs.reduce((n, r) => n + r.failed, 0);
   const listLink = (status) => href([], { app: p.app, pipeline: p.pipeline, status, since: since.toISOString(), until: until.toISOString() });
@@ -76,9 +95,9 @@ function report(p, data, bucket, since, until) {
         h('a', { href: listLink('failed') }, 'See the failed runs'))),
     h('section', { class: 'panel' }, h('h2', {}, `Runs per ${bucket}`),
       h('p', { class: 'legend' }, h('span', { class: 'key key-ok' }), ' completed or running ', h('span', { class: 'key key-failed' }), ' failed'),
-      runs.length ? runsChart(runs, { bucket, testid: 'runs-chart' }) : h('p', { class: 'muted' }, 'No runs in this range.')),
+      total ? runsChart(runs, { bucket, testid: 'runs-chart' }) : h('p', { class: 'muted' }, 'No runs in this range.')),
     h('section', { class: 'panel' }, h('h2', {}, `Failure rate per ${bucket}`),
-      runs.length ? rateChart(runs.map((r) => ({ bucket: r.bucket, value: r.total ? r.failed / r.total : null })), { bucket, testid: 'rate-chart' })
+      total ? rateChart(runs.map((r) => ({ bucket: r.bucket, value: r.total ? r.failed / r.total : null })), { bucket, testid: 'rate-chart' })
         : h('p', { class: 'muted' }, 'No runs in this range.')),
     h('section', { class: 'panel' }, h('h2', {}, 'Elimination funnel per step'),
       h('p', { class: 'muted' }, 'Average candidates evaluated by each step and how many passed, over the runs in range.'),

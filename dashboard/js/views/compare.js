@@ -111,10 +111,16 @@ function comparison(A, B) {
     const sa = A.steps[i];
     const sb = B.steps[i];
     const name = sa && sb && sa.name !== sb.name ? `${sa.name} / ${sb.name}` : (sa || sb).name;
-    const cell = (st) => (st ? h('div', { class: 'step-cell' },
-      h('div', {}, badge(st.status), ' ', fmt.duration(st.duration_ms),
-        st.candidates_in != null ? h('span', { class: 'funnel-text' }, ` ${fmt.funnel(st)} (${fmt.eliminated(fmt.eliminatedRatio(st))})`) : ''),
-      st.reasoning ? h('div', { class: 'reasoning small' }, st.reasoning) : null) : h('span', { class: 'muted' }, 'no such step'));
+    // A cell marks what differs from the other side.
+    const cell = (st, other) => {
+      if (!st) return h('span', { class: 'muted' }, 'no such step');
+      const mark = (differs) => (other && differs ? 'diff-mark' : '');
+      return h('div', { class: 'step-cell' },
+        h('div', {}, h('span', { class: mark(st.status !== other?.status) }, badge(st.status)), ' ', fmt.duration(st.duration_ms),
+          st.candidates_in != null ? h('span', { class: ['funnel-text', mark(st.candidates_in !== other?.candidates_in || st.candidates_passed !== other?.candidates_passed)], testid: 'compare-funnel' },
+            ` ${fmt.funnel(st)} (${fmt.eliminated(fmt.eliminatedRatio(st))})`) : ''),
+        st.reasoning ? h('div', { class: ['reasoning small', mark((st.reasoning ?? '') !== (other?.reasoning ?? ''))] }, st.reasoning) : null);
+    };
     const diffs = [];
     if (sa && sb) {
       for (const sec of SECTIONS) for (const [p, l, r] of jsonDiff(sa[sec], sb[sec])) diffs.push([`${sec}${p ? (p.startsWith('[') ? '' : '.') + p : ''}`, l, r]);
@@ -122,12 +128,17 @@ function comparison(A, B) {
     const changed = !sa || !sb || sa.name !== sb.name || sa.status !== sb.status ||
       sa.candidates_in !== sb.candidates_in || sa.candidates_passed !== sb.candidates_passed ||
       (sa.reasoning ?? '') !== (sb.reasoning ?? '') || diffs.length > 0;
-    stepRows.push(h('tr', { class: changed ? 'differs' : '', testid: 'compare-step', dataset: { step: name, changed: String(changed) } },
-      h('th', { scope: 'row' }, h('span', { class: 'muted' }, `${i} `), name,
-        diffs.length ? h('div', { class: 'small muted' }, `${diffs.length} field${diffs.length === 1 ? '' : 's'} differ`) : null),
-      h('td', {}, cell(sa)), h('td', {}, cell(sb))));
+    stepRows.push(h('tr', { testid: 'compare-step', dataset: { step: name, changed: String(changed) } },
+      h('th', { scope: 'row', class: (!sa || !sb || sa.name !== sb.name) ? 'diff-mark' : '' }, h('span', { class: 'muted' }, `${i} `), name,
+        diffs.length ? h('div', { class: 'small' }, h('a', { href: `#diff-${i}`, onclick: (ev) => {
+          ev.preventDefault();
+          const d = document.getElementById(`diff-${i}`);
+          d.open = true;
+          d.scrollIntoView({ block: 'start' });
+        } }, `${diffs.length} field${diffs.length === 1 ? '' : 's'} differ`)) : (sa && sb ? h('div', { class: 'small muted' }, 'same fields') : null)),
+      h('td', {}, cell(sa, sb)), h('td', {}, cell(sb, sa))));
     if (diffs.length) {
-      details.push(h('details', { class: 'panel diff', testid: 'step-diff', dataset: { step: name } },
+      details.push(h('details', { class: 'panel diff', id: `diff-${i}`, open: diffs.length <= 8, testid: 'step-diff', dataset: { step: name } },
         h('summary', {}, h('strong', {}, `${i} ${name}`), ` — ${diffs.length} field${diffs.length === 1 ? '' : 's'} differ`),
         h('table', { class: 'data diff-table' },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'A'), h('th', { scope: 'col' }, 'B'))),
