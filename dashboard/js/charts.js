@@ -68,10 +68,11 @@ export function runsChart(rows, { bucket = 'hour', testid } = {}) {
 // A line of ratios (0..1) over buckets: points [{bucket, value}] (value null = no runs).
 export function rateChart(points, { bucket = 'hour', testid } = {}) {
   const H = 160, left = 44, right = W - 8, top = 10, bottom = H - 28;
-  const max = niceMax(Math.max(0.05, ...points.map((p) => p.value ?? 0)));
+  const peak = Math.max(0, ...points.map((p) => p.value ?? 0));
+  const max = [0.04, 0.08, 0.2, 0.4, 0.6, 0.8, 1].find((m) => m >= peak) ?? 1;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', testid,
     'aria-label': `Failure rate per ${bucket}` });
-  yAxis(svg, { max, top, bottom, left, right, format: (v) => fmt.percent(v) });
+  yAxis(svg, { max, top, bottom, left, right, format: (v) => fmt.percent(v, Number.isInteger(Math.round(v * 1000) / 10) ? 0 : 1) });
   const n = Math.max(points.length, 1);
   const slot = (right - left) / n;
   const xy = points.map((p, i) => [left + slot * i + slot / 2,

@@ -10,7 +10,7 @@
 //                       so that the fixtures' app holds only the fixtures)
 // Screenshots are written at each stage, also when a step fails.
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -69,15 +69,21 @@ after(async () => {
   console.log(`screenshots: ${ARTIFACTS}`);
 });
 
-afterEach(async (t) => {
-  // A failing step leaves a picture of what the browser showed.
-  if (page && t && t.name) {
-    await page.screenshot({ path: path.join(ARTIFACTS, `last-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) }).catch(() => {});
-  }
-});
+// it() whose failure leaves a picture of what the browser showed.
+function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      const file = path.join(ARTIFACTS, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`);
+      if (page) await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+      throw err;
+    }
+  });
+}
 
 describe('dashboard', () => {
-  it('serves the page with a strict content security policy', async () => {
+  step('serves the page with a strict content security policy', async () => {
     const res = await page.goto(`${BASE}/`);
     assert.equal(res.status(), 200);
     const csp = res.headers()['content-security-policy'] || '';
@@ -86,7 +92,7 @@ describe('dashboard', () => {
     assert.equal(await page.title(), 'xray');
   });
 
-  it('lists executions newest first, pages with a cursor and updates live', async () => {
+  step('lists executions newest first, pages with a cursor and updates live', async () => {
     await page.locator('[data-testid="live-state"].live-live').waitFor();
     const expected = DEMO_RUNS + 4;   // the demo runs plus the four fixtures
     if (expected > 50) {
@@ -105,7 +111,7 @@ describe('dashboard', () => {
     assert.match(await row(IDS.live).innerText(), /competitor-selection/);
   });
 
-  it('filters by status, app, pipeline, metadata and reasoning', async () => {
+  step('filters by status, app, pipeline, metadata and reasoning', async () => {
     await page.selectOption('[data-testid="filter-status"]', 'failed');
     await page.waitForURL(/status=failed/);
     await row(IDS.failed).waitFor();
@@ -142,7 +148,7 @@ describe('dashboard', () => {
     await shot('03-list-filtered');
   });
 
-  it('opens an execution: timeline, decision, step JSON', async () => {
+  step('opens an execution: timeline, decision, step JSON', async () => {
     await row(IDS.bad).locator('[data-testid="execution-link"]').click();
     await page.waitForURL(new RegExp(`#/execution/${APP}/${IDS.bad}$`));
     await page.waitForSelector('[data-testid="execution-header"]');
@@ -175,7 +181,7 @@ describe('dashboard', () => {
     await shot('04-execution-full', { fullPage: true });
   });
 
-  it('shows the candidate table with the reasons a candidate failed', async () => {
+  step('shows the candidate table with the reasons a candidate failed', async () => {
     const table = page.locator('[data-testid="candidate-table"][data-step="2"]');
     const failedRow = table.locator('[data-testid="candidate-row"][data-candidate="B0STAND00042"]');
     assert.equal(await failedRow.locator('[data-testid="status"]').innerText(), 'failed');
@@ -198,7 +204,7 @@ describe('dashboard', () => {
     assert.equal(await table.locator('[data-testid="candidate-row"]').count(), 8);
   });
 
-  it('answers "why not this one?" for a rejected and for a passed candidate', async () => {
+  step('answers "why not this one?" for a rejected and for a passed candidate', async () => {
     await page.fill('[data-testid="why-not-input"]', 'B0STAND00042');
     await page.click('[data-testid="why-not-button"]');
     const verdict = page.locator('[data-testid="why-not-verdict"]');
@@ -233,7 +239,7 @@ describe('dashboard', () => {
       "B0LAMP000007 was eliminated at step 2 “apply_filters”: category 'Desk Lamps' (Home & Kitchen) outside department 'Electronics'.");
   });
 
-  it('marks a failed execution and its failed and skipped steps', async () => {
+  step('marks a failed execution and its failed and skipped steps', async () => {
     await page.goto(`${BASE}/#/execution/${APP}/${IDS.failed}`);
     await page.waitForSelector('[data-testid="execution-header"]');
     assert.match(await page.locator('[data-testid="execution-error"]').innerText(), /candidate search failed/);
@@ -246,7 +252,7 @@ describe('dashboard', () => {
     await shot('07-failed-execution');
   });
 
-  it('compares two runs picked in the list', async () => {
+  step('compares two runs picked in the list', async () => {
     await page.goto(`${BASE}/#/?app=${APP}&meta.productId=B0C1234567&status=completed`);
     await row(IDS.good).waitFor();
     await row(IDS.bad).locator('[data-testid="pick"]').check();
@@ -275,7 +281,7 @@ describe('dashboard', () => {
     await shot('08-compare-full', { fullPage: true });
   });
 
-  it('shows per-pipeline analytics: runs, failure rate, funnel', async () => {
+  step('shows per-pipeline analytics: runs, failure rate, funnel', async () => {
     await page.click('nav a[data-nav="analytics"]');
     await page.waitForSelector('[data-testid="analytics"]');
     const value = (testid) => page.locator(`[data-testid="${testid}"] .card-value`).innerText();
@@ -299,14 +305,13 @@ describe('dashboard', () => {
     const funnel = page.locator('[data-testid="funnel-row"][data-step="apply_filters"] td');
     // apply_filters ran in the bad (8 → 3) and good (5 → 2) runs: 6.5 → 2.5 on average.
     assert.deepEqual((await funnel.allInnerTexts()).slice(2, 4), ['6.5', '2.5']);
-    await shot('09-analytics', { fullPage: true });
 
     await page.selectOption('[data-testid="analytics-pipeline"]', JSON.stringify([APP, OTHER_PIPELINE]));
     await page.waitForURL(/pipeline=returns-triage/);
     await page.waitForFunction(() => document.querySelector('[data-testid="analytics-total"] .card-value')?.textContent === '1');
   });
 
-  it('answers the headline questions on the insights page', async () => {
+  step('answers the headline questions on the insights page', async () => {
     await page.goto(`${BASE}/#/insights?reason=rating%203.8&f_app=${APP}&e_app=${DEMO_APP}`);
     const rowLink = page.locator('[data-testid="failed-candidate-row"] a', { hasText: 'B0STAND00042' });
     await rowLink.waitFor();
@@ -320,7 +325,7 @@ describe('dashboard', () => {
     await page.locator('[data-testid="why-not-verdict"][data-kind="eliminated"]').waitFor();
   });
 
-  it('logged no errors in the browser', () => {
+  step('logged no errors in the browser', async () => {
     assert.deepEqual(problems, []);
   });
 });
