@@ -118,7 +118,7 @@ function comparison(A, B) {
       return h('div', { class: 'step-cell' },
         h('div', {}, h('span', { class: mark(st.status !== other?.status) }, badge(st.status)), ' ', fmt.duration(st.duration_ms),
           st.candidates_in != null ? h('span', { class: ['funnel-text', mark(st.candidates_in !== other?.candidates_in || st.candidates_passed !== other?.candidates_passed)], testid: 'compare-funnel' },
-            ` ${fmt.funnel(st)} (${fmt.eliminated(fmt.eliminatedRatio(st))})`) : ''),
+            `${fmt.funnel(st)} (${fmt.eliminated(fmt.eliminatedRatio(st))})`) : ''),
         st.reasoning ? h('div', { class: ['reasoning small', mark((st.reasoning ?? '') !== (other?.reasoning ?? ''))] }, st.reasoning) : null);
     };
     const diffs = [];
