@@ -7,10 +7,10 @@ import { renderCompare } from './js/views/compare.js';
 import { renderAnalytics } from './js/views/analytics.js';
 import { renderInsights } from './js/views/insights.js';
 
-route([], renderList, 'list');
-route(['execution', ':app', ':id'], renderExecution, 'list');
-route(['compare', '*'], renderCompare, 'compare');
-route(['analytics'], renderAnalytics, 'analytics');
-route(['insights'], renderInsights, 'insights');
+route([], renderList, 'list', 'Executions');
+route(['execution', ':app', ':id'], renderExecution, 'list', 'Execution');
+route(['compare', '*'], renderCompare, 'compare', 'Compare');
+route(['analytics'], renderAnalytics, 'analytics', 'Analytics');
+route(['insights'], renderInsights, 'insights', 'Insights');
 
 start(document.getElementById('main'));

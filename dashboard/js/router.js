@@ -8,9 +8,10 @@ let cleanup = null;
 let outlet = null;
 
 // `pattern`: array of literal segments and ':name' placeholders; a trailing
-// '*' accepts any further segments (given as args.rest).
-export function route(pattern, view, navKey) {
-  routes.push({ pattern, view, navKey });
+// '*' accepts any further segments (given as args.rest). `title` names the
+// page in the window title.
+export function route(pattern, view, navKey, title) {
+  routes.push({ pattern, view, navKey, title });
 }
 
 export function parseHash(hash = location.hash) {
@@ -99,6 +100,7 @@ function render() {
     outlet.append(p);
     return;
   }
+  document.title = found.r.title ? `${found.r.title} · xray` : 'xray';
   const result = found.r.view(outlet, { args: found.args, params });
   if (typeof result === 'function') cleanup = result;
 }

@@ -89,7 +89,7 @@ describe('dashboard', () => {
     const csp = res.headers()['content-security-policy'] || '';
     assert.match(csp, /default-src 'self'/);
     await page.waitForSelector('[data-testid="execution-row"]');
-    assert.equal(await page.title(), 'xray');
+    assert.equal(await page.title(), 'Executions · xray');
   });
 
   step('lists executions newest first, pages with a cursor and updates live', async () => {
