@@ -1,8 +1,8 @@
 #include "bench/latency_histogram.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
+
+#include <gtest/gtest.h>
 
 namespace xray::bench {
 namespace {

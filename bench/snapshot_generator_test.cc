@@ -1,10 +1,10 @@
 #include "bench/snapshot_generator.h"
 
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
 #include <set>
 #include <string>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 namespace xray::bench {
 namespace {

@@ -15,15 +15,7 @@
 // daemon that stalls is charged for every snapshot that should have been
 // sent meanwhile (no coordinated omission); in closed-loop mode from the
 // moment the snapshot was handed to the socket.
-#include <libpq-fe.h>
-#include <signal.h>
-
 #include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -34,10 +26,18 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <signal.h>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+#include <libpq-fe.h>
 
 #include "bench/latency_histogram.h"
 #include "bench/snapshot_generator.h"

@@ -1,8 +1,7 @@
 #include "daemon/budget_resource.h"
 
-#include <malloc.h>
-
 #include <cstdlib>
+#include <malloc.h>
 
 namespace xrayd {
 

@@ -1,7 +1,5 @@
 #include "daemon/config.h"
 
-#include <unistd.h>
-
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -9,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
 
@@ -93,7 +92,10 @@ std::string format_millis(std::chrono::milliseconds d) {
 
 template <class T>
 Option string_option(const char* name, T Config::*field, const char* help, bool reloadable) {
-  return {name, Kind::kString, help, reloadable,
+  return {name,
+          Kind::kString,
+          help,
+          reloadable,
           [field](const Config& c) { return std::string(c.*field); },
           [field](Config& c, const std::string& v) {
             c.*field = v;
@@ -102,9 +104,12 @@ Option string_option(const char* name, T Config::*field, const char* help, bool 
 }
 
 // A positive count (threads, rows, steps…). `allow_zero` for "0 = unlimited/off".
-Option count_option(const char* name, std::size_t Config::*field, const char* help,
-                    bool reloadable, bool allow_zero = false) {
-  return {name, Kind::kCount, help, reloadable,
+Option count_option(const char* name, std::size_t Config::*field, const char* help, bool reloadable,
+                    bool allow_zero = false) {
+  return {name,
+          Kind::kCount,
+          help,
+          reloadable,
           [field](const Config& c) { return std::to_string(c.*field); },
           [field, allow_zero](Config& c, const std::string& v) {
             std::uint64_t n = 0;
@@ -116,7 +121,10 @@ Option count_option(const char* name, std::size_t Config::*field, const char* he
 
 Option bytes_option(const char* name, std::size_t Config::*field, const char* help,
                     bool reloadable) {
-  return {name, Kind::kBytes, help, reloadable,
+  return {name,
+          Kind::kBytes,
+          help,
+          reloadable,
           [field](const Config& c) { return format_bytes(c.*field); },
           [field](Config& c, const std::string& v) {
             std::uint64_t n = 0;
@@ -128,7 +136,10 @@ Option bytes_option(const char* name, std::size_t Config::*field, const char* he
 
 Option millis_option(const char* name, std::chrono::milliseconds Config::*field, const char* help,
                      bool reloadable) {
-  return {name, Kind::kMillis, help, reloadable,
+  return {name,
+          Kind::kMillis,
+          help,
+          reloadable,
           [field](const Config& c) { return format_millis(c.*field); },
           [field](Config& c, const std::string& v) { return parse_millis(v, c.*field); }};
 }
@@ -167,8 +178,8 @@ const std::vector<Option>& option_table() {
       bytes_option("max_body_bytes", &Config::max_body_bytes,
                    "largest HTTP request body or Unix-socket frame", true),
       count_option("max_steps", &Config::max_steps, "most steps in one snapshot", true),
-      count_option("max_evaluations", &Config::max_evaluations,
-                   "most evaluations in one step", true),
+      count_option("max_evaluations", &Config::max_evaluations, "most evaluations in one step",
+                   true),
       count_option("max_json_depth", &Config::max_json_depth, "deepest JSON nesting", true),
       bytes_option("max_string_bytes", &Config::max_string_bytes,
                    "longest JSON string (bytes of UTF-8)", true),
@@ -182,13 +193,30 @@ const std::vector<Option>& option_table() {
       millis_option("body_timeout", &Config::body_timeout,
                     "deadline to receive a request body or frame payload", true),
       millis_option("idle_timeout", &Config::idle_timeout,
-                    "close a connection with no request or frame in progress after this long", true),
+                    "close a connection with no request or frame in progress after this long",
+                    true),
       millis_option("reconnect_min", &Config::reconnect_min,
                     "first PostgreSQL reconnect delay (doubles, with jitter)", false),
-      millis_option("reconnect_max", &Config::reconnect_max,
-                    "longest PostgreSQL reconnect delay", false),
+      millis_option("reconnect_max", &Config::reconnect_max, "longest PostgreSQL reconnect delay",
+                    false),
       millis_option("shutdown_timeout", &Config::shutdown_timeout,
                     "on SIGTERM, time allowed to drain the queue to PostgreSQL", true),
+      string_option("explorer_listen", &Config::explorer_listen,
+                    "decision explorer (query API, live stream, dashboard) host:port; empty "
+                    "disables it",
+                    false),
+      count_option("query_connections", &Config::query_connections,
+                   "explorer query threads, each with its own PostgreSQL connection", false),
+      string_option("query_postgres", &Config::query_postgres,
+                    "PostgreSQL connection string for explorer queries (a replica, say); empty: "
+                    "the postgres option",
+                    false),
+      millis_option("query_timeout", &Config::query_timeout,
+                    "statement_timeout of every explorer query", false),
+      count_option("query_max_rows", &Config::query_max_rows,
+                   "largest page (limit) an explorer request may ask for", true),
+      count_option("explorer_max_streams", &Config::explorer_max_streams,
+                   "live-stream (SSE) subscribers at once; more are answered 503", true),
       {"log_level", Kind::kLogLevel, "debug, info, warn or error", true,
        [](const Config& c) { return std::string(to_string(c.log_level)); },
        [](Config& c, const std::string& v) { return parse_log_level(v, c.log_level); }},
@@ -214,19 +242,26 @@ std::string env_name(const char* name) {
 
 const char* source_name(ValueSource s) {
   switch (s) {
-    case ValueSource::kDefault: return "default";
-    case ValueSource::kFile: return "config file";
-    case ValueSource::kEnvironment: return "environment";
-    case ValueSource::kFlag: return "command line";
+    case ValueSource::kDefault:
+      return "default";
+    case ValueSource::kFile:
+      return "config file";
+    case ValueSource::kEnvironment:
+      return "environment";
+    case ValueSource::kFlag:
+      return "command line";
   }
   return "default";
 }
 
 std::string where(ValueSource s, const char* name) {
   switch (s) {
-    case ValueSource::kFlag: return "--" + flag_name(name);
-    case ValueSource::kEnvironment: return env_name(name);
-    default: return std::string(name) + " (" + source_name(s) + ")";
+    case ValueSource::kFlag:
+      return "--" + flag_name(name);
+    case ValueSource::kEnvironment:
+      return env_name(name);
+    default:
+      return std::string(name) + " (" + source_name(s) + ")";
   }
 }
 
@@ -288,8 +323,8 @@ boost::system::result<LoadedConfig, InputError> load_config(int argc, const char
     if (!known) return config_error("unknown environment variable " + key);
   }
 
-  std::string file = from_flags.count("config") ? from_flags["config"].as<std::string>()
-                                                 : env_config_file;
+  std::string file =
+      from_flags.count("config") ? from_flags["config"].as<std::string>() : env_config_file;
   bool file_required = !file.empty();
   if (file.empty() && std::filesystem::exists("/etc/xray/xrayd.conf")) {
     file = "/etc/xray/xrayd.conf";
@@ -339,6 +374,9 @@ boost::system::result<LoadedConfig, InputError> load_config(int argc, const char
                         format_bytes(c.memory_limit / kBudgetBytesPerBodyByte) +
                         "): parsing a snapshot holds about that many times its size");
   }
+  if (c.query_timeout.count() <= 0) {
+    return config_error("query_timeout must be positive: it bounds every explorer query");
+  }
   if (c.http_listen.empty() && c.socket_path.empty()) {
     return config_error("both http_listen and socket_path are empty: nothing to listen on");
   }
@@ -366,8 +404,8 @@ std::string help_text() {
     std::string flag = "  --" + flag_name(o.name) + " ARG";
     out << flag;
     for (std::size_t i = flag.size(); i < 30; ++i) out << ' ';
-    out << ' ' << o.help << " [" << o.get(defaults) << "]"
-        << (o.reloadable ? " (reloadable)" : "") << "\n";
+    out << ' ' << o.help << " [" << o.get(defaults) << "]" << (o.reloadable ? " (reloadable)" : "")
+        << "\n";
   }
   out << "\nSignals: SIGTERM/SIGINT drain and exit (a second one exits at once);\n"
          "SIGHUP reopens the log file and reloads the options marked reloadable.\n";

@@ -25,7 +25,7 @@ using xray::InputError;
 
 struct Config {
   // Where and how to listen.
-  std::string http_listen = "127.0.0.1:4000";  // host:port; empty disables HTTP
+  std::string http_listen = "127.0.0.1:4000";        // host:port; empty disables HTTP
   std::string socket_path = "/run/xray/xrayd.sock";  // empty disables the Unix socket
   std::uint32_t socket_mode = 0660;
   std::size_t io_threads = 1;
@@ -55,6 +55,14 @@ struct Config {
   std::chrono::milliseconds reconnect_max{10'000};
   std::chrono::milliseconds shutdown_timeout{30'000};
 
+  // The decision explorer: query API, live stream and dashboard (docs/api.md).
+  std::string explorer_listen = "127.0.0.1:4001";  // host:port; empty disables the explorer
+  std::size_t query_connections = 2;  // the query pool's PostgreSQL connections and threads
+  std::string query_postgres;         // empty: the same server as `postgres`
+  std::chrono::milliseconds query_timeout{5'000};  // statement_timeout of every query
+  std::size_t query_max_rows = 500;                // the largest `limit` a request may ask for
+  std::size_t explorer_max_streams = 32;           // live-stream (SSE) subscribers at once
+
   // Logging.
   LogLevel log_level = LogLevel::kInfo;
   std::string log_file;  // empty: stderr
@@ -77,7 +85,7 @@ struct LoadedConfig {
   bool help = false;
   bool print_config = false;
   bool version = false;
-  std::string config_file;                     // the file read, if any
+  std::string config_file;  // the file read, if any
 };
 
 // Parses argv, the environment (`envp`, null-terminated) and the config file
@@ -100,4 +108,3 @@ std::string print_config(const LoadedConfig& loaded);
 std::vector<std::string> apply_reloadable(const Config& fresh, Config& live);
 
 }  // namespace xrayd
-

@@ -28,11 +28,20 @@ void append_escaped(std::string& out, std::string_view s) {
   for (const char* p = run; p != end; ++p) {
     char replacement = 0;
     switch (*p) {
-      case '\\': replacement = '\\'; break;
-      case '\n': replacement = 'n'; break;
-      case '\r': replacement = 'r'; break;
-      case '\t': replacement = 't'; break;
-      default: continue;
+      case '\\':
+        replacement = '\\';
+        break;
+      case '\n':
+        replacement = 'n';
+        break;
+      case '\r':
+        replacement = 'r';
+        break;
+      case '\t':
+        replacement = 't';
+        break;
+      default:
+        continue;
     }
     out.append(run, static_cast<std::size_t>(p - run));
     out.push_back('\\');
@@ -66,13 +75,27 @@ void append_json_string(std::string& out, std::string_view s) {
     run = p + 1;
     out.append("\\\\");  // JSON's backslash, doubled for COPY
     switch (c) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.push_back('n'); break;
-      case '\r': out.push_back('r'); break;
-      case '\t': out.push_back('t'); break;
-      case '\b': out.push_back('b'); break;
-      case '\f': out.push_back('f'); break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.push_back('n');
+        break;
+      case '\r':
+        out.push_back('r');
+        break;
+      case '\t':
+        out.push_back('t');
+        break;
+      case '\b':
+        out.push_back('b');
+        break;
+      case '\f':
+        out.push_back('f');
+        break;
       default:
         out.append("u00");
         out.push_back(kHex[c >> 4]);
@@ -103,12 +126,24 @@ void append_json(std::string& out, const json::object& o) {
 // (snapshot.h invariant 2), so the text is valid for json and jsonb.
 void append_json(std::string& out, const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: out.append("null"); return;
-    case json::kind::bool_: out.append(v.get_bool() ? "true" : "false"); return;
-    case json::kind::int64: append_number(out, v.get_int64()); return;
-    case json::kind::uint64: append_number(out, v.get_uint64()); return;
-    case json::kind::double_: append_number(out, v.get_double()); return;
-    case json::kind::string: append_json_string(out, v.get_string()); return;
+    case json::kind::null:
+      out.append("null");
+      return;
+    case json::kind::bool_:
+      out.append(v.get_bool() ? "true" : "false");
+      return;
+    case json::kind::int64:
+      append_number(out, v.get_int64());
+      return;
+    case json::kind::uint64:
+      append_number(out, v.get_uint64());
+      return;
+    case json::kind::double_:
+      append_number(out, v.get_double());
+      return;
+    case json::kind::string:
+      append_json_string(out, v.get_string());
+      return;
     case json::kind::array: {
       out.push_back('[');
       bool first = true;
@@ -120,7 +155,9 @@ void append_json(std::string& out, const json::value& v) {
       out.push_back(']');
       return;
     }
-    case json::kind::object: append_json(out, v.get_object()); return;
+    case json::kind::object:
+      append_json(out, v.get_object());
+      return;
   }
 }
 

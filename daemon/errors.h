@@ -20,20 +20,25 @@ namespace xray {
 
 enum class Errc {
   // 0 is success in error_code; start at 1.
-  kInvalidJson = 1,      // body/line is not JSON
-  kInvalidSnapshot,      // wrong type, missing or unknown field, bad value (names the field)
-  kLimitExceeded,        // steps, depth, string bytes, evaluations… over a configured limit
-  kBodyTooLarge,         // request body or frame over max_body_bytes
-  kUnsupportedMediaType, // Content-Type is not JSON or NDJSON
-  kBadRequest,           // malformed HTTP or frame header
-  kNotFound,             // no such route
-  kMethodNotAllowed,     // route exists, method does not
-  kBusy,                 // over the memory budget (invariant 3): refuse, retry later
-  kShuttingDown,         // daemon is stopping; retry later (elsewhere)
-  kRejectedByDatabase,   // PostgreSQL refused this snapshot's rows (invariant 5)
-  kDatabaseUnavailable,  // PostgreSQL could not be reached in time
-  kTooManyConnections,   // max_connections reached
-  kTimeout,              // a read deadline passed
+  kInvalidJson = 1,       // body/line is not JSON
+  kInvalidSnapshot,       // wrong type, missing or unknown field, bad value (names the field)
+  kLimitExceeded,         // steps, depth, string bytes, evaluations… over a configured limit
+  kBodyTooLarge,          // request body or frame over max_body_bytes
+  kUnsupportedMediaType,  // Content-Type is not JSON or NDJSON
+  kBadRequest,            // malformed HTTP or frame header
+  kNotFound,              // no such route
+  kMethodNotAllowed,      // route exists, method does not
+  kBusy,                  // over the memory budget (invariant 3): refuse, retry later
+  kShuttingDown,          // daemon is stopping; retry later (elsewhere)
+  kRejectedByDatabase,    // PostgreSQL refused this snapshot's rows (invariant 5)
+  kDatabaseUnavailable,   // PostgreSQL could not be reached in time
+  kTooManyConnections,    // max_connections reached
+  kTimeout,               // a read deadline passed
+  // The decision explorer (docs/api.md).
+  kBadQuery,      // a query parameter, filter or cursor is invalid (names it)
+  kQueryTimeout,  // a query ran past query_timeout (statement_timeout)
+  kQueryFailed,   // PostgreSQL failed a query for another reason (a bug: see the log)
+  kForbidden,     // the request's Host is not one the explorer answers
 };
 
 const boost::system::error_category& xray_category() noexcept;

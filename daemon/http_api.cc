@@ -32,9 +32,12 @@ const char* result_status(const SnapshotResult& r) {
   if (!r.error) return "committed";
   if (r.error.category() == xray::xray_category()) {
     switch (xray::ack_status(static_cast<xray::Errc>(r.error.value()))) {
-      case xray::wire::AckStatus::kBusy: return "busy";
-      case xray::wire::AckStatus::kFailed: return "failed";
-      default: return "invalid";
+      case xray::wire::AckStatus::kBusy:
+        return "busy";
+      case xray::wire::AckStatus::kFailed:
+        return "failed";
+      default:
+        return "invalid";
     }
   }
   return "failed";
@@ -82,7 +85,7 @@ Route route_for(http::verb method, std::string_view target) {
     return Route::kNotFound;
   }
   return method == http::verb::get || method == http::verb::head ? get_route
-                                                                  : Route::kMethodNotAllowed;
+                                                                 : Route::kMethodNotAllowed;
 }
 
 xray::Result<BodyFormat> body_format(std::string_view content_type) {
@@ -148,8 +151,8 @@ HttpResponse single_result_response(const SnapshotResult& result, unsigned versi
 }
 
 HttpResponse ndjson_results_response(const std::vector<NdjsonLine>& lines,
-                                     const std::vector<SnapshotResult>& results,
-                                     unsigned version, bool keep_alive) {
+                                     const std::vector<SnapshotResult>& results, unsigned version,
+                                     bool keep_alive) {
   json::array items;
   std::size_t committed = 0;
   std::size_t invalid = 0;

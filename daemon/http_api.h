@@ -28,10 +28,10 @@ namespace xrayd {
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
 enum class Route {
-  kIngest,       // POST /v1/executions
-  kHealth,       // GET /healthz
-  kReady,        // GET /readyz
-  kMetrics,      // GET /metrics
+  kIngest,   // POST /v1/executions
+  kHealth,   // GET /healthz
+  kReady,    // GET /readyz
+  kMetrics,  // GET /metrics
   kNotFound,
   kMethodNotAllowed,
 };
@@ -63,8 +63,8 @@ HttpResponse single_result_response(const SnapshotResult& result, unsigned versi
 // 200 when every line committed, 400 when none did and all were invalid,
 // 503 when none did and some were refused/failed (retry), else 207.
 HttpResponse ndjson_results_response(const std::vector<NdjsonLine>& lines,
-                                     const std::vector<SnapshotResult>& results,
-                                     unsigned version, bool keep_alive);
+                                     const std::vector<SnapshotResult>& results, unsigned version,
+                                     bool keep_alive);
 
 HttpResponse text_response(unsigned status, std::string_view content_type, std::string body,
                            unsigned version, bool keep_alive);

@@ -94,11 +94,11 @@ asio::awaitable<void> HttpSession::lingering_close() {
   // The unread body is at most max_body_bytes; anything beyond is not worth waiting for.
   std::size_t budget = config->max_body_bytes + kHeaderLimitBytes;
   std::array<char, 16 * 1024> sink;
-  stream_.expires_after(std::min<std::chrono::steady_clock::duration>(config->body_timeout,
-                                                                      kLingerMax));
+  stream_.expires_after(
+      std::min<std::chrono::steady_clock::duration>(config->body_timeout, kLingerMax));
   while (budget > 0) {
-    auto [read_ec, n] = co_await stream_.async_read_some(asio::buffer(sink),
-                                                         asio::as_tuple(asio::use_awaitable));
+    auto [read_ec, n] =
+        co_await stream_.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
     if (read_ec) break;
     budget -= std::min(budget, n);
   }
@@ -188,10 +188,11 @@ asio::awaitable<void> HttpSession::run() {
       auto format = body_format(req[http::field::content_type]);
       auto length = header_parser.content_length();
       if (!format) {
-        res = error_response(Errc::kUnsupportedMediaType,
-                             "Content-Type must be application/json or application/x-ndjson, got '" +
-                                 std::string(req[http::field::content_type]) + "'",
-                             "Content-Type", version, false);
+        res =
+            error_response(Errc::kUnsupportedMediaType,
+                           "Content-Type must be application/json or application/x-ndjson, got '" +
+                               std::string(req[http::field::content_type]) + "'",
+                           "Content-Type", version, false);
       } else if (!length) {
         res = text_response(411, "application/json",
                             R"({"error":"Content-Length is required","code":"bad_request"})",
@@ -206,8 +207,8 @@ asio::awaitable<void> HttpSession::run() {
       } else if (context_.ingest.stopping() || stopping_) {
         // Invariant 8: a request that arrives once we are stopping gets a definite answer.
         context_.metrics.refused_shutdown.fetch_add(1, std::memory_order_relaxed);
-        res = error_response(Errc::kShuttingDown, "the daemon is shutting down; retry", "",
-                             version, false);
+        res = error_response(Errc::kShuttingDown, "the daemon is shutting down; retry", "", version,
+                             false);
       } else if (auto lease = context_.ingest.admit(static_cast<std::size_t>(*length)); !lease) {
         // Invariant 3: refuse before reading the body, never drop after.
         res = error_response(Errc::kBusy, "over memory budget (memory_limit); retry later",
@@ -217,8 +218,8 @@ asio::awaitable<void> HttpSession::run() {
         http::request_parser<http::string_body> body_parser(std::move(header_parser));
         body_parser.body_limit(config->max_body_bytes);
         stream_.expires_after(config->body_timeout);
-        auto [body_ec, body_bytes] = co_await http::async_read(
-            stream_, buffer_, body_parser, asio::as_tuple(asio::use_awaitable));
+        auto [body_ec, body_bytes] = co_await http::async_read(stream_, buffer_, body_parser,
+                                                               asio::as_tuple(asio::use_awaitable));
         if (body_ec) {
           if (body_ec == beast::error::timeout) {
             context_.metrics.timeouts_body.fetch_add(1, std::memory_order_relaxed);

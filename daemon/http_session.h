@@ -60,7 +60,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   boost::beast::flat_buffer buffer_;  // strand: bytes read and not yet parsed
   boost::asio::steady_timer linger_;  // strand: close_when_quiet's timer
   std::uint64_t registry_id_ = 0;
-  std::uint64_t requests_ = 0;        // strand: request headers read so far
+  std::uint64_t requests_ = 0;                             // strand: request headers read so far
   Clock::time_point deadline_ = Clock::time_point::max();  // strand: shutdown deadline
   bool idle_ = true;       // strand: waiting for a request's first bytes
   bool stopping_ = false;  // strand: answer what is in progress, refuse the rest, then close

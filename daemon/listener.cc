@@ -1,13 +1,10 @@
 #include "daemon/listener.h"
 
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "daemon/http_session.h"
 #include "daemon/systemd.h"
@@ -32,9 +31,8 @@ using asio::local::stream_protocol;
 // The whole response to a connection over max_connections, written before closing.
 const std::string& too_many_connections_response() {
   static const std::string kResponse = [] {
-    std::string body =
-        R"({"error":"too many connections (max_connections); retry later",)"
-        R"("code":"too_many_connections"})";
+    std::string body = R"({"error":"too many connections (max_connections); retry later",)"
+                       R"("code":"too_many_connections"})";
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
            "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -263,8 +261,8 @@ void Listener::start_uds(stream_protocol::socket&& socket) {
 
 asio::awaitable<void> Listener::accept_tcp() {
   for (;;) {
-    auto [ec, socket] = co_await tcp_->async_accept(asio::make_strand(ioc_),
-                                                    asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] =
+        co_await tcp_->async_accept(asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !tcp_->is_open()) co_return;
       // EMFILE and friends: log, back off briefly via the next accept.
@@ -286,8 +284,8 @@ asio::awaitable<void> Listener::accept_tcp() {
 
 asio::awaitable<void> Listener::accept_uds() {
   for (;;) {
-    auto [ec, socket] = co_await uds_->async_accept(asio::make_strand(ioc_),
-                                                    asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] =
+        co_await uds_->async_accept(asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !uds_->is_open()) co_return;
       context_.log.warn("listener", "accept on unix socket failed: ", ec.message());

@@ -71,8 +71,8 @@ class Listener {
   boost::asio::io_context& ioc_;
   SessionContext& context_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  bool inherited_ = false;  // the acceptors came from systemd
-  bool stopped_ = false;    // strand
+  bool inherited_ = false;                                 // the acceptors came from systemd
+  bool stopped_ = false;                                   // strand
   std::chrono::steady_clock::time_point stop_deadline_{};  // strand
   std::optional<boost::asio::ip::tcp::acceptor> tcp_;
   std::optional<boost::asio::local::stream_protocol::acceptor> uds_;

@@ -14,7 +14,8 @@ namespace xrayd {
 
 class LiveConfig {
  public:
-  explicit LiveConfig(Config config) : current_(std::make_shared<const Config>(std::move(config))) {}
+  explicit LiveConfig(Config config)
+      : current_(std::make_shared<const Config>(std::move(config))) {}
   LiveConfig(const LiveConfig&) = delete;
   LiveConfig& operator=(const LiveConfig&) = delete;
 

@@ -37,17 +37,17 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (loaded->command == "serve") {
-      return xrayd::run_service(*loaded, log, [argc, argv] {
-        return xrayd::load_config(argc, argv, environ);
-      });
+      return xrayd::run_service(*loaded, log,
+                                [argc, argv] { return xrayd::load_config(argc, argv, environ); });
     }
   } catch (const std::exception& e) {
     // Startup and library exceptions stop here (STYLE §4).
     log.error("main", "fatal: ", e.what());
     return 1;
   }
-  std::cerr << "xrayd: " << (loaded->command.empty() ? "no command given"
-                                                      : "unknown command '" + loaded->command + "'")
+  std::cerr << "xrayd: "
+            << (loaded->command.empty() ? "no command given"
+                                        : "unknown command '" + loaded->command + "'")
             << "; expected serve or migrate (see xrayd --help)\n";
   return 2;
 }

@@ -1,9 +1,9 @@
 #include "daemon/migrate.h"
 
-#include <libpq-fe.h>
-
 #include <memory>
 #include <set>
+
+#include <libpq-fe.h>
 
 namespace xrayd {
 namespace {

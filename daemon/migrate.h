@@ -32,9 +32,9 @@ const std::vector<Migration>& embedded_migrations();
 struct MigrateError {
   std::string message;
 };
-boost::system::result<int, MigrateError> migrate(const std::string& conninfo, Logger& log,
-                                                 const std::vector<Migration>& migrations =
-                                                     embedded_migrations());
+boost::system::result<int, MigrateError> migrate(
+    const std::string& conninfo, Logger& log,
+    const std::vector<Migration>& migrations = embedded_migrations());
 
 }  // namespace xrayd
 

@@ -1,10 +1,10 @@
 #include "daemon/pg_connection.h"
 
-#include <libpq-fe.h>
-
 #include <algorithm>
 #include <optional>
 #include <utility>
+
+#include <libpq-fe.h>
 
 namespace xrayd {
 namespace {
@@ -47,6 +47,37 @@ Errc classify(std::string_view sqlstate, bool connection_bad) {
     return Errc::kDatabaseUnavailable;  // admin shutdown, crash shutdown, cannot connect now
   }
   return Errc::kRejectedByDatabase;
+}
+
+PgRows::PgRows(pg_result* result) : result_(result) {}
+
+PgRows::~PgRows() { PQclear(result_); }
+
+PgRows& PgRows::operator=(PgRows&& other) noexcept {
+  if (this != &other) {
+    PQclear(result_);
+    result_ = other.result_;
+    other.result_ = nullptr;
+  }
+  return *this;
+}
+
+std::size_t PgRows::rows() const {
+  return result_ == nullptr ? 0 : static_cast<std::size_t>(PQntuples(result_));
+}
+
+std::size_t PgRows::columns() const {
+  return result_ == nullptr ? 0 : static_cast<std::size_t>(PQnfields(result_));
+}
+
+bool PgRows::is_null(std::size_t row, std::size_t column) const {
+  return PQgetisnull(result_, static_cast<int>(row), static_cast<int>(column)) == 1;
+}
+
+std::string_view PgRows::get(std::size_t row, std::size_t column) const {
+  const int r = static_cast<int>(row);
+  const int c = static_cast<int>(column);
+  return {PQgetvalue(result_, r, c), static_cast<std::size_t>(PQgetlength(result_, r, c))};
 }
 
 PgCanceler::~PgCanceler() { PQfreeCancel(cancel_); }
@@ -193,6 +224,32 @@ PgResult<std::vector<std::string>> PgConnection::pipeline(std::span<const std::s
     return *first_error;
   }
   return tags;
+}
+
+PgResult<PgRows> PgConnection::query(const std::string& sql, std::span<const std::string> params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  ResultPtr r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0));
+  const ExecStatusType status = PQresultStatus(r.get());
+  if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return PgRows(r.release());
+  return error_from(r.get());
+}
+
+int PgConnection::socket() const { return PQsocket(conn_); }
+
+PgResult<std::vector<PgNotification>> PgConnection::take_notifications() {
+  if (!healthy() || PQconsumeInput(conn_) != 1) {
+    broken_ = true;
+    return error_from(nullptr);
+  }
+  std::vector<PgNotification> out;
+  while (PGnotify* n = PQnotifies(conn_)) {
+    out.push_back({n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : ""});
+    PQfreemem(n);
+  }
+  return out;
 }
 
 PgResult<void> PgConnection::rollback_if_open() {

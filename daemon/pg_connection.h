@@ -1,7 +1,8 @@
-// PgConnection: one libpq connection (PGconn) and the few ways the writer
-// talks through it — plain statements, COPY ... FROM STDIN, and a pipeline of
-// small statements sent in one round trip — with every failure turned into a
-// PgError value.
+// PgConnection: one libpq connection (PGconn) and the few ways xrayd talks
+// through it — plain statements, COPY ... FROM STDIN and a pipeline of small
+// statements sent in one round trip (the writers), a parameterized query that
+// returns rows (the explorer's query pool), LISTEN notifications (the live
+// feed) — with every failure turned into a PgError value.
 //
 // A PgError keeps PostgreSQL's own message and SQLSTATE, for the log and for
 // the client, and says what the caller should do about it (classify()):
@@ -47,6 +48,34 @@ struct PgError {
 
 template <class T>
 using PgResult = boost::system::result<T, PgError>;
+
+// The rows of a query, in text format, owned until destroyed (it holds the
+// PGresult, so reading a value copies nothing). Move-only; any thread, one at
+// a time.
+class PgRows {
+ public:
+  explicit PgRows(pg_result* result);
+  ~PgRows();
+  PgRows(PgRows&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+  PgRows& operator=(PgRows&& other) noexcept;
+  PgRows(const PgRows&) = delete;
+  PgRows& operator=(const PgRows&) = delete;
+
+  std::size_t rows() const;
+  std::size_t columns() const;
+  bool is_null(std::size_t row, std::size_t column) const;
+  // The value's text; empty for NULL. Valid while this PgRows lives.
+  std::string_view get(std::size_t row, std::size_t column) const;
+
+ private:
+  pg_result* result_;
+};
+
+// One NOTIFY received on a LISTENing connection.
+struct PgNotification {
+  std::string channel;
+  std::string payload;
+};
 
 // The classification above, as a pure function of the SQLSTATE (empty if none)
 // and whether libpq reports the connection as bad.
@@ -99,6 +128,20 @@ class PgConnection {
   // run. Inside an open transaction a failure leaves it aborted: roll back.
   [[nodiscard]] PgResult<std::vector<std::string>> pipeline(
       std::span<const std::string> statements);
+
+  // Runs one statement with `params` bound as $1, $2, ... (text format; the
+  // statement casts each, "$1::text") and returns its rows. Values never
+  // become SQL text, which is how the explorer keeps request values out of
+  // its statements.
+  [[nodiscard]] PgResult<PgRows> query(const std::string& sql, std::span<const std::string> params);
+
+  // The socket to wait on (poll) for notifications; -1 without a connection.
+  int socket() const;
+
+  // Non-blocking: reads what the server sent and returns the notifications
+  // received since the last call (LISTEN first, with exec()). Error when the
+  // connection is lost.
+  [[nodiscard]] PgResult<std::vector<PgNotification>> take_notifications();
 
   // ROLLBACK if a transaction is open (idle or aborted); nothing otherwise.
   [[nodiscard]] PgResult<void> rollback_if_open();

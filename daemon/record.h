@@ -34,14 +34,14 @@ using OutcomeCallback = std::function<void(Outcome)>;
 struct Record {
   std::string app;
   std::string id;
-  bool running = false;          // status "running": loses to a stored final snapshot (invariant 4)
-  std::string execution_row;     // exactly one COPY text line (with '\n')
-  std::string step_rows;         // zero or more COPY text lines
-  std::string evaluation_rows;   // zero or more COPY text lines
+  bool running = false;         // status "running": loses to a stored final snapshot (invariant 4)
+  std::string execution_row;    // exactly one COPY text line (with '\n')
+  std::string step_rows;        // zero or more COPY text lines
+  std::string evaluation_rows;  // zero or more COPY text lines
   std::size_t step_count = 0;
   std::size_t evaluation_count = 0;
   std::chrono::steady_clock::time_point received_at{};
-  Lease lease;                   // bytes held for this record (invariant 2)
+  Lease lease;  // bytes held for this record (invariant 2)
   OutcomeCallback on_done;
 
   // Bytes of COPY rows and key, for batch sizes (batch_max_bytes).

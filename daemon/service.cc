@@ -1,13 +1,13 @@
 #include "daemon/service.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <pthread.h>
+#include <signal.h>
 #include <thread>
 #include <vector>
 
@@ -16,12 +16,16 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "daemon/budget.h"
+#include "daemon/explorer_listener.h"
 #include "daemon/ingest.h"
 #include "daemon/listener.h"
 #include "daemon/live_config.h"
+#include "daemon/live_feed.h"
 #include "daemon/metrics.h"
+#include "daemon/query_pool.h"
 #include "daemon/record_queue.h"
 #include "daemon/session_registry.h"
+#include "daemon/stream_hub.h"
 #include "daemon/systemd.h"
 #include "daemon/writer.h"
 
@@ -36,6 +40,38 @@ using Clock = std::chrono::steady_clock;
 std::size_t queue_capacity(std::size_t memory_limit) {
   return std::clamp<std::size_t>(memory_limit / 1024, 4096, 1 << 20);
 }
+
+// Explorer queries that may wait for a pool connection, per connection: a
+// dashboard opening a page sends a handful at once; beyond this the pool
+// answers 503 rather than queueing without bound.
+constexpr std::size_t kQueuedQueriesPerConnection = 16;
+
+// The explorer's components, built only when explorer_listen is set. The
+// pool and the live feed have their own PostgreSQL connections, never the
+// writers' (docs/api.md).
+struct Explorer {
+  Explorer(const LiveConfig& live, const Config& config, Metrics& metrics, Logger& log)
+      : pool(QueryPool::Options{config.query_postgres.empty() ? config.postgres
+                                                              : config.query_postgres,
+                                config.query_connections, config.query_timeout,
+                                config.query_connections * kQueuedQueriesPerConnection,
+                                config.reconnect_min, config.reconnect_max},
+             log),
+        hub(metrics),
+        // LISTEN needs the primary, where the writers NOTIFY: a standby
+        // named by query_postgres neither receives notices nor takes LISTEN.
+        feed(LiveFeed::Options{config.postgres, config.query_timeout, config.reconnect_min,
+                               config.reconnect_max},
+             hub, metrics, log),
+        context{live, pool, hub, metrics, log, registry} {}
+
+  QueryPool pool;
+  StreamHub hub;
+  LiveFeed feed;
+  SessionRegistry registry;  // the explorer's sessions
+  // Outlives the io_context (declared before it), like every session's context.
+  ExplorerContext context;
+};
 
 // Signals arrive on a dedicated thread (sigwait), writer failures on their
 // writer's thread; both reach main as events.
@@ -114,15 +150,18 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
 
   std::vector<std::unique_ptr<Writer>> writers;
   for (std::size_t i = 0; i < config.writers; ++i) {
-    writers.push_back(std::make_unique<Writer>(static_cast<int>(i + 1), config, queue, metrics,
-                                               log, [&events](int) {
-                                                 events.push(Event::kWriterFailed);
-                                               }));
+    writers.push_back(
+        std::make_unique<Writer>(static_cast<int>(i + 1), config, queue, metrics, log,
+                                 [&events](int) { events.push(Event::kWriterFailed); }));
   }
   auto connected_writers = [&writers] {
-    return static_cast<std::int64_t>(std::count_if(
-        writers.begin(), writers.end(), [](const auto& w) { return w->connected(); }));
+    return static_cast<std::int64_t>(std::count_if(writers.begin(), writers.end(),
+                                                   [](const auto& w) { return w->connected(); }));
   };
+
+  std::unique_ptr<Explorer> explorer;
+  if (!config.explorer_listen.empty())
+    explorer = std::make_unique<Explorer>(live, config, metrics, log);
 
   Ingest ingest(live, budget, queue, metrics, log);
   // The drain's start and length (steady_clock counts; 0 = not yet), for /metrics.
@@ -156,6 +195,11 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
           g.pg_unavailable_live_ms += whole_ms(w->unsettled_unavailable());
         }
         g.pg_outage_ms = writers.empty() ? 0 : whole_ms(outage);
+        if (explorer) {
+          g.query_queue_depth = static_cast<std::int64_t>(explorer->pool.queued());
+          g.query_connections = static_cast<std::int64_t>(explorer->pool.connected());
+          g.query_connections_max = static_cast<std::int64_t>(config.query_connections);
+        }
         if (auto total = drain_total_ms.load(); total > 0) {
           g.drain_ms = total;
         } else if (auto started = drain_started.load(); started != 0) {
@@ -169,6 +213,14 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   if (auto error = listener.open(config)) {
     log.error("service", *error);
     return 1;
+  }
+  std::optional<ExplorerListener> explorer_listener;
+  if (explorer) {
+    explorer_listener.emplace(ioc, explorer->context);
+    if (auto error = explorer_listener->open(config.explorer_listen)) {
+      log.error("service", *error);
+      return 1;
+    }
   }
 
   std::atomic<bool> shutting_down{false};
@@ -185,8 +237,7 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
         log.warn("service", "second ", sig == SIGINT ? "SIGINT" : "SIGTERM", ": exiting now");
         std::_Exit(1);
       } else {
-        log.info("service", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM",
-                 ": shutting down");
+        log.info("service", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ": shutting down");
         events.push(Event::kShutdown);
         // Keep waiting: a second signal must still be caught.
       }
@@ -196,6 +247,11 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
 
   for (auto& w : writers) w->start();
   listener.start();
+  if (explorer) {
+    explorer->pool.start();
+    explorer->feed.start();
+    explorer_listener->start();
+  }
   // The watchdog's handlers run on the io threads until ioc.stop(), the drain
   // included (a long drain must keep systemd's watchdog fed); main never
   // touches the timer again, so it needs no lock.
@@ -221,7 +277,8 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   // client may connect from here on (socket-activated or not).
   notify_systemd("READY=1\nSTATUS=accepting snapshots");
   log.info("service", "ready: ", config.writers, " writer(s), ", config.io_threads,
-           " io thread(s), memory_limit ", config.memory_limit, " bytes");
+           " io thread(s), memory_limit ", config.memory_limit, " bytes",
+           explorer ? ", explorer " + explorer_listener->bound() : std::string(", explorer off"));
 
   int exit_code = 0;
   for (;;) {
@@ -231,8 +288,9 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
       // STYLE §4: a writer boundary logs and exits; systemd restarts us
       // (Restart=on-failure). Only committed data was acknowledged (invariant 1),
       // and the drain below still answers everything accepted.
-      log.error("service", "a writer thread failed (see above); draining and exiting with status "
-                           "1 so that the supervisor restarts xrayd");
+      log.error("service",
+                "a writer thread failed (see above); draining and exiting with status "
+                "1 so that the supervisor restarts xrayd");
       exit_code = 1;
       shutting_down.store(true);
       break;
@@ -241,8 +299,8 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
     if (!log.reopen()) log.warn("service", "cannot reopen log file");
     auto fresh = reload();
     if (!fresh) {
-      log.error("service", "reload rejected, keeping the running configuration: ",
-                fresh.error().message);
+      log.error("service",
+                "reload rejected, keeping the running configuration: ", fresh.error().message);
       continue;
     }
     Config updated = *live.get();
@@ -262,6 +320,17 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
   auto config_now = live.get();
   auto deadline = started + config_now->shutdown_timeout;
   notify_systemd("STOPPING=1\nSTATUS=draining");
+  // The explorer first: it holds no acknowledged data. Its sessions close
+  // (a query in progress is answered), the feed stops listening, and the
+  // pool answers what is queued and cancels what still runs after a moment.
+  if (explorer) {
+    explorer_listener->stop();
+    explorer->registry.shutdown_all(deadline);
+    explorer->feed.stop();
+    constexpr std::chrono::seconds kQueryGrace{2};
+    explorer->pool.stop(Clock::now() +
+                        std::min<Clock::duration>(config_now->query_timeout, kQueryGrace));
+  }
   // No new connections; those already in the backlog get stopping sessions.
   listener.stop(deadline);
   // Every session finishes what it is reading and answers what follows
@@ -276,8 +345,8 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
              std::min(deadline, started + config_now->body_timeout));
   ingest.stop_accepting();
   // With no live writer nothing can drain: answer at once rather than at the deadline.
-  bool any_writer = std::any_of(writers.begin(), writers.end(),
-                                [](const auto& w) { return !w->failed(); });
+  bool any_writer =
+      std::any_of(writers.begin(), writers.end(), [](const auto& w) { return !w->failed(); });
   auto writers_deadline = any_writer ? deadline : Clock::now();
   for (auto& w : writers) w->request_stop(writers_deadline);
   for (auto& w : writers) w->stop(writers_deadline);
@@ -302,6 +371,10 @@ int run_service(const LoadedConfig& loaded, Logger& log, const ConfigReloader& r
              " connection(s) still open at the shutdown deadline; closing them");
   }
   answer_left_over();
+  if (explorer) {
+    constexpr std::chrono::seconds kExplorerCloseGrace{1};
+    wait_until([&] { return explorer->registry.size() == 0; }, Clock::now() + kExplorerCloseGrace);
+  }
   work.reset();
   ioc.stop();
   for (auto& t : io_threads) t.join();

@@ -33,10 +33,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-namespace xrayd {
+#include "daemon/timestamp.h"
 
-// UTC, microsecond resolution (PostgreSQL's timestamptz resolution).
-using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+namespace xrayd {
 
 enum class ExecutionStatus { kRunning, kCompleted, kFailed };
 enum class StepStatus { kCompleted, kFailed, kSkipped };
@@ -96,18 +95,24 @@ struct Snapshot {
 
 inline std::string_view status_name(ExecutionStatus status) {
   switch (status) {
-    case ExecutionStatus::kRunning: return "running";
-    case ExecutionStatus::kCompleted: return "completed";
-    case ExecutionStatus::kFailed: return "failed";
+    case ExecutionStatus::kRunning:
+      return "running";
+    case ExecutionStatus::kCompleted:
+      return "completed";
+    case ExecutionStatus::kFailed:
+      return "failed";
   }
   return "completed";
 }
 
 inline std::string_view status_name(StepStatus status) {
   switch (status) {
-    case StepStatus::kCompleted: return "completed";
-    case StepStatus::kFailed: return "failed";
-    case StepStatus::kSkipped: return "skipped";
+    case StepStatus::kCompleted:
+      return "completed";
+    case StepStatus::kFailed:
+      return "failed";
+    case StepStatus::kSkipped:
+      return "skipped";
   }
   return "completed";
 }

@@ -17,6 +17,7 @@
 #include <boost/json/string.hpp>
 
 #include "daemon/budget_resource.h"
+#include "daemon/timestamp.h"
 
 namespace xrayd {
 namespace {
@@ -25,12 +26,6 @@ namespace json = boost::json;
 using xray::Errc;
 using xray::InputError;
 
-// Years 0001..9999: what RFC 3339 can spell and what the encoder prints with
-// four-digit years (snapshot.h invariant 4).
-constexpr Timestamp kMinTimestamp{std::chrono::sys_days{std::chrono::year{1} / 1 / 1}};
-constexpr Timestamp kMaxTimestamp{std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} +
-                                  std::chrono::days{1} - std::chrono::microseconds{1}};
-
 // Paths and messages quote at most this much of the input back.
 constexpr std::size_t kMaxQuotedBytes = 64;
 
@@ -38,14 +33,20 @@ std::string to_text(std::size_t n) { return std::to_string(n); }
 
 const char* kind_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -160,69 +161,9 @@ Fault walk(const json::value& v, std::size_t max_bytes, std::string& suffix, std
         }
       }
       return Fault::kNone;
-    default: return Fault::kNone;
+    default:
+      return Fault::kNone;
   }
-}
-
-enum class TimeFault { kNone, kSyntax, kNotADate, kOutOfRange };
-
-// Reads `n` decimal digits at `pos`.
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-// RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM).
-TimeFault parse_rfc3339(std::string_view s, Timestamp& out) {
-  using namespace std::chrono;
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) ||
-      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec)) {
-    return TimeFault::kSyntax;
-  }
-  std::size_t pos = 19;
-  std::int64_t micros = 0;
-  if (s[pos] == '.') {
-    std::size_t start = ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      // Digits past the sixth are truncated: PostgreSQL keeps microseconds.
-      if (pos - start < 6) micros = micros * 10 + (s[pos] - '0');
-      ++pos;
-    }
-    if (pos == start) return TimeFault::kSyntax;
-    for (std::size_t n = pos - start; n < 6; ++n) micros *= 10;
-  }
-  int offset_minutes = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, om)) {
-      return TimeFault::kSyntax;
-    }
-    if (oh > 23 || om > 59) return TimeFault::kNotADate;
-    offset_minutes = (s[pos] == '-' ? -1 : 1) * (oh * 60 + om);
-    pos += 6;
-  } else {
-    return TimeFault::kSyntax;
-  }
-  if (pos != s.size()) return TimeFault::kSyntax;
-
-  year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  // Second 60 is a leap second; it rolls into the next minute below.
-  if (!date.ok() || h > 23 || mi > 59 || sec > 60) return TimeFault::kNotADate;
-  Timestamp t = sys_days{date} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros} -
-                minutes{offset_minutes};
-  if (t < kMinTimestamp || t > kMaxTimestamp) return TimeFault::kOutOfRange;
-  out = t;
-  return TimeFault::kNone;
 }
 
 // Validates the parsed document field by field. Each check returns false
@@ -338,7 +279,8 @@ class Validator {
                         " U+0000, which PostgreSQL cannot store");
       case Fault::kNotFinite:
         return fail(Errc::kInvalidSnapshot, path, path + ": number out of range");
-      case Fault::kNone: break;
+      case Fault::kNone:
+        break;
     }
     return true;
   }
@@ -421,7 +363,9 @@ class Validator {
     if (s == nullptr) return wrong_type(w, field, kExpected, *v);
     Timestamp t{};
     switch (parse_rfc3339(*s, t)) {
-      case TimeFault::kNone: out = t; return true;
+      case TimeFault::kNone:
+        out = t;
+        return true;
       case TimeFault::kSyntax:
         return invalid(w, field, "expected " + std::string(kExpected) + ", got " + quote(*s));
       case TimeFault::kNotADate:

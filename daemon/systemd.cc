@@ -1,13 +1,13 @@
 #include "daemon/systemd.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 namespace xrayd {
 
@@ -43,7 +43,7 @@ std::optional<std::chrono::microseconds> watchdog_interval() {
 
 std::vector<int> inherited_listen_fds() {
   std::vector<int> fds;
-  const char* pid = std::getenv("LISTEN_PID");  // NOLINT(concurrency-mt-unsafe)
+  const char* pid = std::getenv("LISTEN_PID");    // NOLINT(concurrency-mt-unsafe)
   const char* count = std::getenv("LISTEN_FDS");  // NOLINT(concurrency-mt-unsafe)
   if (pid == nullptr || count == nullptr) return fds;
   if (std::strtol(pid, nullptr, 10) != ::getpid()) return fds;

@@ -234,13 +234,12 @@ asio::awaitable<void> UdsSession::read_loop() {
       break;
     }
     auto self = shared_from_this();
-    context_.ingest.submit(payload, Transport::kUds, received_at,
-                           [self, sequence](SnapshotResult result) {
-                             asio::post(self->stream_.get_executor(),
-                                        [self, sequence, result = std::move(result)] {
-                                          self->on_result(sequence, result);
-                                        });
-                           });
+    context_.ingest.submit(
+        payload, Transport::kUds, received_at, [self, sequence](SnapshotResult result) {
+          asio::post(self->stream_.get_executor(), [self, sequence, result = std::move(result)] {
+            self->on_result(sequence, result);
+          });
+        });
     payload.clear();
     payload.shrink_to_fit();
     lease->reset();  // the frame is gone; the record holds its own lease
@@ -298,8 +297,8 @@ void UdsSession::send_ack(std::uint64_t sequence, wire::AckStatus status,
 
 asio::awaitable<void> UdsSession::write_loop() {
   while (!outbox_.empty() && !broken_) {
-    auto [ec, n] = co_await asio::async_write(
-        stream_.socket(), asio::buffer(outbox_.front()), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await asio::async_write(stream_.socket(), asio::buffer(outbox_.front()),
+                                              asio::as_tuple(asio::use_awaitable));
     if (ec) {
       broken_ = true;
       stream_.socket().cancel();

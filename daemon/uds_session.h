@@ -80,21 +80,21 @@ class UdsSession : public Session, public std::enable_shared_from_this<UdsSessio
   Stream stream_;
   SessionContext& context_;
   std::uint64_t registry_id_ = 0;
-  boost::asio::steady_timer wake_;      // strand: reader waits here when paused
-  boost::asio::steady_timer linger_;    // strand: close_when_quiet's timer
-  std::deque<std::string> outbox_;      // strand: ack frames not yet written
+  boost::asio::steady_timer wake_;    // strand: reader waits here when paused
+  boost::asio::steady_timer linger_;  // strand: close_when_quiet's timer
+  std::deque<std::string> outbox_;    // strand: ack frames not yet written
   std::array<unsigned char, xray::wire::kHeaderBytes> header_{};  // strand
-  std::size_t header_got_ = 0;          // strand: bytes of header_ read so far
-  std::uint64_t frames_read_ = 0;       // strand: frame headers read so far
-  std::size_t inflight_ = 0;            // strand: frames read and not yet acked on the wire
+  std::size_t header_got_ = 0;     // strand: bytes of header_ read so far
+  std::uint64_t frames_read_ = 0;  // strand: frame headers read so far
+  std::size_t inflight_ = 0;       // strand: frames read and not yet acked on the wire
   Clock::time_point deadline_ = Clock::time_point::max();  // strand: shutdown deadline
-  bool writing_ = false;                // strand: write_loop is running
-  bool idle_ = true;                    // strand: waiting for the first byte of a frame
-  bool stopping_ = false;               // strand: answer new frames "shutting down"
-  bool paused_for_budget_ = false;      // strand: a busy refusal; read again below low watermark
-  bool closing_ = false;                // strand: close_when_quiet ended the read
-  bool broken_ = false;                 // strand: the connection failed; drop pending acks
-  bool done_ = false;                   // strand: read_loop has finished
+  bool writing_ = false;                                   // strand: write_loop is running
+  bool idle_ = true;                // strand: waiting for the first byte of a frame
+  bool stopping_ = false;           // strand: answer new frames "shutting down"
+  bool paused_for_budget_ = false;  // strand: a busy refusal; read again below low watermark
+  bool closing_ = false;            // strand: close_when_quiet ended the read
+  bool broken_ = false;             // strand: the connection failed; drop pending acks
+  bool done_ = false;               // strand: read_loop has finished
 };
 
 }  // namespace xrayd

@@ -1,14 +1,14 @@
 #include "daemon/writer.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <exception>
 #include <map>
+#include <pthread.h>
 #include <string_view>
 #include <utility>
 
 #include "daemon/check.h"
+#include "daemon/commit_notice.h"
 #include "daemon/copy_layout.h"
 
 namespace xrayd {
@@ -102,6 +102,9 @@ const Statements& statements() {
           "INSERT INTO evaluations (" + v + ") SELECT " + v +
               " FROM xray_stage_evaluations"
               " WHERE (app, execution_id) IN (SELECT app, id FROM xray_stage_winners)",
+          // Delivered at COMMIT, only if it commits: the live feed's source
+          // (daemon/commit_notice.h).
+          commit_notice_sql(),
           "COMMIT",
       }};
   return kStatements;
@@ -271,11 +274,11 @@ bool Writer::collect_batch() {
   std::size_t bytes = 0;
   const auto room = [&] {
     // The record whose callback threw has left its slot already.
-  const auto present = [](const auto& records) {
-    return static_cast<std::size_t>(
-        std::count_if(records.begin(), records.end(), [](const auto& r) { return r != nullptr; }));
-  };
-  const std::size_t held = present(batch_) + present(incoming_);
+    const auto present = [](const auto& records) {
+      return static_cast<std::size_t>(std::count_if(records.begin(), records.end(),
+                                                    [](const auto& r) { return r != nullptr; }));
+    };
+    const std::size_t held = present(batch_) + present(incoming_);
     return held < limits.max_count ? limits.max_count - held : 0;
   };
   if (take_incoming(limits, bytes)) return true;

@@ -6,7 +6,8 @@
 // first record, whichever comes first. Each batch is one transaction:
 //   BEGIN; COPY the rows into connection-local TEMP staging tables; then, in
 //   one pipelined round trip, upsert the executions, replace the steps and
-//   evaluations of the executions that won the upsert, COMMIT.
+//   evaluations of the executions that won the upsert, NOTIFY listeners of
+//   the winners (daemon/commit_notice.h), COMMIT.
 // The merge is idempotent (invariant 4): the same (app, id) written any number
 // of times leaves one execution and one set of steps and evaluations, and a
 // stored final snapshot (completed/failed) is never replaced by a `running`

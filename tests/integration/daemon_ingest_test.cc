@@ -1,13 +1,12 @@
 // xrayd end to end: real daemon process, real PostgreSQL, HTTP and the Unix
 // socket. Each test starts from a clean database and a fresh daemon.
-#include <gtest/gtest.h>
-#include <signal.h>
-
 #include <cstdlib>
 #include <future>
+#include <signal.h>
 #include <thread>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "tests/support/clients.h"
 #include "tests/support/daemon_process.h"
@@ -23,9 +22,7 @@ using std::chrono::seconds;
 
 class DaemonIngest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    pg().reset_database();
-  }
+  void SetUp() override { pg().reset_database(); }
 
   void start_daemon(std::vector<std::string> extra = {}) {
     bool has_delay = false;
@@ -84,15 +81,18 @@ void expect_tricky_round_trip(PgServer& pg, const std::string& id) {
             1);
   EXPECT_EQ(pg.count("SELECT count(*) FROM evaluations WHERE execution_id = '" + id +
                      "' AND position = 0 AND candidate_id = E'id\\twith\\ttabs'"
-                     " AND reasons = ARRAY[" + q + ", '{a,b}', '\"quoted\"']"),
+                     " AND reasons = ARRAY[" +
+                     q + ", '{a,b}', '\"quoted\"']"),
             1);
   // The derived counts: 8 candidates at prices 12.5 + 7i, 4 of them <= 40.
   EXPECT_EQ(pg.query("SELECT candidates_in || '/' || candidates_passed FROM steps WHERE "
-                     "execution_id = '" + id + "' AND step_index = 1"),
+                     "execution_id = '" +
+                     id + "' AND step_index = 1"),
             "8/4");
   EXPECT_EQ(pg.query("SELECT pipeline || '|' || status || '|' || step_count || '|' || "
                      "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') "
-                     "FROM executions WHERE id = '" + id + "'"),
+                     "FROM executions WHERE id = '" +
+                     id + "'"),
             "competitor-selection|completed|3|2026-11-22 10:00:00.123");
 }
 
@@ -145,12 +145,10 @@ TEST_F(DaemonIngest, RedeliveryLeavesOneExecution) {
   for (const char* id : {"dup-1", "dup-2"}) {
     EXPECT_EQ(pg().count(std::string("SELECT count(*) FROM executions WHERE id = '") + id + "'"),
               1);
-    EXPECT_EQ(pg().count(std::string("SELECT count(*) FROM steps WHERE execution_id = '") + id +
-                         "'"),
-              3);
-    EXPECT_EQ(pg().count(
-                  std::string("SELECT count(*) FROM evaluations WHERE execution_id = '") + id +
-                  "'"),
+    EXPECT_EQ(
+        pg().count(std::string("SELECT count(*) FROM steps WHERE execution_id = '") + id + "'"), 3);
+    EXPECT_EQ(pg().count(std::string("SELECT count(*) FROM evaluations WHERE execution_id = '") +
+                         id + "'"),
               8);
   }
 }
@@ -227,8 +225,8 @@ TEST_F(DaemonIngest, NdjsonInvalidLinesNameLineAndField) {
   json::object unknown = json::parse(make_snapshot("nd-3")).as_object();
   unknown["colour"] = "red";
   json::object wrong_type = json::parse(make_snapshot("nd-5")).as_object();
-  wrong_type["steps"].as_array()[1].as_object()["evaluations"].as_array()[0].as_object()
-      ["passed"] = "yes";
+  wrong_type["steps"].as_array()[1].as_object()["evaluations"].as_array()[0].as_object()["passed"] =
+      "yes";
   std::string body = make_snapshot("nd-1") + "\n" + "{not json\n" + json::serialize(unknown) +
                      "\n\n" + json::serialize(wrong_type) + "\n" + make_snapshot("nd-6") + "\n";
   HttpClient http(daemon_.http_port());
@@ -237,7 +235,9 @@ TEST_F(DaemonIngest, NdjsonInvalidLinesNameLineAndField) {
   auto results = json::parse(reply.body).as_object()["results"].as_array();
   ASSERT_EQ(results.size(), 5u);
   EXPECT_EQ(results[0].as_object()["status"], "committed");
-  auto error_of = [&](std::size_t i) { return std::string(results[i].as_object()["error"].as_string()); };
+  auto error_of = [&](std::size_t i) {
+    return std::string(results[i].as_object()["error"].as_string());
+  };
   EXPECT_EQ(results[1].as_object()["line"], 2);
   EXPECT_EQ(error_of(1).rfind("line 2: ", 0), 0u) << error_of(1);
   EXPECT_EQ(results[2].as_object()["line"], 3);

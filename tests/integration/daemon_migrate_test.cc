@@ -1,10 +1,10 @@
 // `xrayd migrate` against a real PostgreSQL: idempotent, safe to run from two
 // processes at once (advisory lock), and a failed migration leaves nothing.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <future>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "daemon/log.h"
 #include "daemon/migrate.h"

@@ -5,15 +5,6 @@
 // crashing, overload with a small memory_limit, SIGTERM and kill -9 under
 // load, slow clients, the connection limit, systemd readiness and socket
 // activation, SIGHUP reload, and the systemd units themselves.
-#include <arpa/inet.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,8 +14,17 @@
 #include <future>
 #include <iostream>
 #include <optional>
+#include <poll.h>
+#include <signal.h>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "daemon/pg_connection.h"
 #include "tests/support/clients.h"
@@ -291,8 +291,8 @@ class DaemonOverload : public DaemonResilience {
     EXPECT_GT(metric(during, kUdsPaused), 0) << during;
     std::cout << "[ overload ] " << load.summary() << "\n"
               << "[ overload ] " << candidates << " candidates per snapshot: VmHWM idle "
-              << rss_idle / 1024 << " KiB, under load " << rss_peak / 1024
-              << " KiB; memory_limit " << kLimit / 1024 << " KiB\n";
+              << rss_idle / 1024 << " KiB, under load " << rss_peak / 1024 << " KiB; memory_limit "
+              << kLimit / 1024 << " KiB\n";
     RecordProperty("vmhwm_idle_kib", std::to_string(rss_idle / 1024));
     RecordProperty("vmhwm_peak_kib", std::to_string(rss_peak / 1024));
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

@@ -2,8 +2,6 @@
 // the idempotent merge, acks after commit, one bad snapshot failing alone,
 // outages and shutdown. Records are built by hand with literal COPY rows in
 // copy_layout.h order, as the encoder would make them.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +12,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "daemon/budget.h"
 #include "daemon/config.h"

@@ -1,15 +1,15 @@
 #include "tests/support/clients.h"
 
+#include <algorithm>
+#include <cstring>
+#include <poll.h>
+#include <unistd.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstring>
 
 namespace xray::testing {
 namespace {
@@ -106,8 +106,8 @@ HttpReply HttpClient::read_reply(std::chrono::milliseconds timeout) {
   std::size_t pos = head.find("\r\n");
   while (pos != std::string::npos) {
     std::size_t next = head.find("\r\n", pos + 2);
-    std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos
-                                                                      : next - pos - 2);
+    std::string line =
+        head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
     auto colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = line.substr(0, colon);
@@ -133,8 +133,8 @@ HttpReply HttpClient::read_reply(std::chrono::milliseconds timeout) {
   }
   reply.body = pending_.substr(0, length);
   pending_.erase(0, length);
-  if (auto it = reply.headers.find("connection"); it != reply.headers.end() &&
-                                                  it->second == "close") {
+  if (auto it = reply.headers.find("connection");
+      it != reply.headers.end() && it->second == "close") {
     close();
   }
   return reply;
@@ -142,9 +142,9 @@ HttpReply HttpClient::read_reply(std::chrono::milliseconds timeout) {
 
 HttpReply HttpClient::post(const std::string& target, const std::string& content_type,
                            const std::string& body, std::chrono::milliseconds timeout) {
-  std::string request = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " +
-                        content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
-                        "\r\n\r\n" + body;
+  std::string request = "POST " + target +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type +
+                        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   if (!send_raw(request)) return {};
   return read_reply(timeout);
 }
@@ -180,9 +180,7 @@ bool UdsClient::send_snapshot(std::uint64_t sequence, const std::string& json) {
   return send_bytes(wire::encode_snapshot_frame(sequence, json));
 }
 
-bool UdsClient::send_bytes(const std::string& bytes) {
-  return fd_ >= 0 && write_all(fd_, bytes);
-}
+bool UdsClient::send_bytes(const std::string& bytes) { return fd_ >= 0 && write_all(fd_, bytes); }
 
 bool UdsClient::shutdown_write() { return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0; }
 

@@ -1,15 +1,15 @@
 #include "tests/support/daemon_process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <signal.h>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
+
+#include <sys/wait.h>
 
 extern char** environ;
 
@@ -39,10 +39,13 @@ bool DaemonProcess::spawn(const std::string& conninfo, std::vector<std::string> 
                                    "--socket-path=" + socket_path_,
                                    "--http-listen=127.0.0.1:0",
                                    "--log-level=info"};
+  // The explorer listens on a free port unless the test chooses (or disables) it.
+  bool explorer_chosen = false;
+  for (const auto& e : extra)
+    explorer_chosen = explorer_chosen || e.rfind("--explorer-listen", 0) == 0;
+  if (!explorer_chosen) args.push_back("--explorer-listen=127.0.0.1:0");
   for (auto& e : extra) args.push_back(std::move(e));
-  {
-    std::ofstream truncate(log_path_, std::ios::trunc);
-  }
+  { std::ofstream truncate(log_path_, std::ios::trunc); }
   // Everything the child needs is built before fork: between fork and exec a
   // child of a threaded process may only make async-signal-safe calls.
   std::vector<std::string> env;
@@ -101,12 +104,18 @@ bool DaemonProcess::start(const std::string& conninfo, std::vector<std::string> 
                           std::chrono::seconds ready_within) {
   if (!spawn(conninfo, std::move(extra))) return false;
   if (!wait_for_log("ready", ready_within)) return false;
-  read_http_port();
+  read_ports();
   return true;
 }
 
-void DaemonProcess::read_http_port() {
+void DaemonProcess::read_ports() {
   std::string text = log();
+  if (auto at = text.find("listening on explorer "); at != std::string::npos) {
+    auto line_end = text.find('\n', at);
+    auto colon = text.rfind(':', line_end);
+    explorer_port_ =
+        static_cast<unsigned short>(std::stoi(text.substr(colon + 1, line_end - colon - 1)));
+  }
   auto at = text.find("listening on http ");
   if (at == std::string::npos) at = text.find("listening on inherited http ");
   if (at != std::string::npos) {

@@ -3,7 +3,9 @@
 // start() runs the built daemon (XRAYD_BINARY) with the given flags plus a
 // private socket path and HTTP on 127.0.0.1:0, writes its log to a file in a
 // temporary folder, and waits (with a deadline) for the "ready" log line; the
-// HTTP port is read from the "listening on http" line. stop() sends a signal
+// HTTP port is read from the "listening on http" line. The explorer listens
+// on 127.0.0.1:0 too unless `extra` sets --explorer-listen; its port comes
+// from the "listening on explorer" line (0 when it is disabled). stop() sends a signal
 // and waits for the exit status. The destructor kills a daemon still running.
 // Before start(), set_env() adds environment variables (NOTIFY_SOCKET, ...)
 // and inherit_listeners() passes sockets the way systemd's socket activation
@@ -11,12 +13,12 @@
 // pid after fork. One test thread uses it.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace xray::testing {
 
@@ -53,6 +55,7 @@ class DaemonProcess {
   bool running();
 
   unsigned short http_port() const { return http_port_; }
+  unsigned short explorer_port() const { return explorer_port_; }
   const std::string& socket_path() const { return socket_path_; }
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
@@ -63,8 +66,8 @@ class DaemonProcess {
   std::size_t peak_rss_bytes() const;
 
  private:
-  // Reads the HTTP port from the log, once the listener has logged it.
-  void read_http_port();
+  // Reads the HTTP and explorer ports from the log, once the listeners logged them.
+  void read_ports();
 
   std::vector<std::string> env_;  // "NAME=value" added to the daemon's environment
   std::vector<int> inherited_;
@@ -73,6 +76,7 @@ class DaemonProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   unsigned short http_port_ = 0;
+  unsigned short explorer_port_ = 0;
 };
 
 }  // namespace xray::testing

@@ -1,15 +1,15 @@
 #include "tests/support/load_driver.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <poll.h>
 #include <sstream>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "tests/support/clients.h"
 #include "xray/wire.h"
@@ -49,11 +49,16 @@ int connect_unix(const std::string& path) {
 
 const char* to_string(SnapshotOutcome outcome) {
   switch (outcome) {
-    case SnapshotOutcome::kUnanswered: return "unanswered";
-    case SnapshotOutcome::kCommitted: return "committed";
-    case SnapshotOutcome::kRefused: return "refused";
-    case SnapshotOutcome::kInvalid: return "invalid";
-    case SnapshotOutcome::kFailed: return "failed";
+    case SnapshotOutcome::kUnanswered:
+      return "unanswered";
+    case SnapshotOutcome::kCommitted:
+      return "committed";
+    case SnapshotOutcome::kRefused:
+      return "refused";
+    case SnapshotOutcome::kInvalid:
+      return "invalid";
+    case SnapshotOutcome::kFailed:
+      return "failed";
   }
   return "?";
 }
@@ -178,8 +183,8 @@ void LoadDriver::run_uds(int client) {
     if (!no_more && out_off == out.size() && pending.size() < options_.uds_window &&
         now >= next_send) {
       std::uint64_t sequence = next_sequence++;
-      std::string id = options_.prefix + "-u" + std::to_string(client) + "-" +
-                       std::to_string(sequence);
+      std::string id =
+          options_.prefix + "-u" + std::to_string(client) + "-" + std::to_string(sequence);
       out = wire::encode_snapshot_frame(sequence, snapshot_for(id));
       out_off = 0;
       if (pending.empty()) last_answer = now;
@@ -200,8 +205,8 @@ void LoadDriver::run_uds(int client) {
     if (::poll(&p, 1, wait_ms) < 0 && errno != EINTR) break;
     bool closed = false;
     if ((p.revents & POLLOUT) != 0) {
-      ssize_t n = ::send(fd, out.data() + out_off, out.size() - out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n =
+          ::send(fd, out.data() + out_off, out.size() - out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         out_off += static_cast<std::size_t>(n);
       } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -225,16 +230,24 @@ void LoadDriver::run_uds(int client) {
         break;
       }
       if (in.size() < frame) break;
-      auto ack = wire::decode_ack_payload(std::string_view(in).substr(wire::kHeaderBytes,
-                                                                      frame - wire::kHeaderBytes));
+      auto ack = wire::decode_ack_payload(
+          std::string_view(in).substr(wire::kHeaderBytes, frame - wire::kHeaderBytes));
       auto it = pending.find(header.header.sequence);
       if (ack && it != pending.end()) {
         SnapshotOutcome outcome = SnapshotOutcome::kFailed;
         switch (ack->status) {
-          case wire::AckStatus::kCommitted: outcome = SnapshotOutcome::kCommitted; break;
-          case wire::AckStatus::kBusy: outcome = SnapshotOutcome::kRefused; break;
-          case wire::AckStatus::kInvalid: outcome = SnapshotOutcome::kInvalid; break;
-          case wire::AckStatus::kFailed: outcome = SnapshotOutcome::kFailed; break;
+          case wire::AckStatus::kCommitted:
+            outcome = SnapshotOutcome::kCommitted;
+            break;
+          case wire::AckStatus::kBusy:
+            outcome = SnapshotOutcome::kRefused;
+            break;
+          case wire::AckStatus::kInvalid:
+            outcome = SnapshotOutcome::kInvalid;
+            break;
+          case wire::AckStatus::kFailed:
+            outcome = SnapshotOutcome::kFailed;
+            break;
         }
         // The SDK's rule: after a failed ack, stop sending on this connection.
         if (outcome == SnapshotOutcome::kFailed) no_more = true;
@@ -295,7 +308,8 @@ std::vector<std::string> check_stored(const PgServer& pg, const LoadDriver& load
       "   ON s.app = e.app AND s.execution_id = e.id"
       " LEFT JOIN (SELECT app, execution_id, count(*) n FROM evaluations GROUP BY 1, 2) v"
       "   ON v.app = e.app AND v.execution_id = e.id"
-      " WHERE e.id LIKE '" + load.prefix() + "-%'");
+      " WHERE e.id LIKE '" +
+      load.prefix() + "-%'");
   std::istringstream lines(rows);
   std::string line;
   while (std::getline(lines, line)) {

@@ -45,16 +45,16 @@ inline constexpr std::size_t kOutcomeCount = 5;
 const char* to_string(SnapshotOutcome outcome);
 
 struct LoadOptions {
-  std::string socket_path;          // empty: no Unix-socket clients
-  unsigned short http_port = 0;     // 0: no HTTP clients
+  std::string socket_path;       // empty: no Unix-socket clients
+  unsigned short http_port = 0;  // 0: no HTTP clients
   int uds_clients = 2;
-  std::size_t uds_window = 16;      // frames in flight per Unix-socket client
+  std::size_t uds_window = 16;  // frames in flight per Unix-socket client
   int http_clients = 1;
   std::size_t max_per_client = 1'000'000;
   std::chrono::milliseconds pace{0};  // least time between two sends of one client
   std::chrono::milliseconds answer_timeout{60'000};
   std::string prefix = "load";
-  SnapshotSpec spec;                // the snapshot sent (its id is replaced)
+  SnapshotSpec spec;  // the snapshot sent (its id is replaced)
 };
 
 class LoadDriver {
@@ -102,7 +102,7 @@ class LoadDriver {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;  // notified on every outcome and on stop()
   std::unordered_map<std::string, SnapshotOutcome> outcomes_;  // guarded by mu_
-  std::array<std::size_t, kOutcomeCount> counts_{};           // guarded by mu_
+  std::array<std::size_t, kOutcomeCount> counts_{};            // guarded by mu_
 };
 
 // Checks PostgreSQL against what `load` recorded: every committed snapshot is

@@ -1,16 +1,16 @@
 #include "tests/support/pg_server.h"
 
-#include <pwd.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <pwd.h>
 #include <stdexcept>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "daemon/log.h"
 #include "daemon/migrate.h"
@@ -95,7 +95,8 @@ void PgServer::start() {
   ::chmod(dir_.c_str(), 0755);
   run_or_die(as_postgres(std::string(kBin) + "/initdb -D " + dir_ +
                          "/data -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync "
-                         ">" + dir_ + "/initdb.log 2>&1"));
+                         ">" +
+                         dir_ + "/initdb.log 2>&1"));
   start_again();
 }
 
@@ -126,9 +127,8 @@ std::string PgServer::conninfo(const std::string& dbname) const {
 
 std::string PgServer::query(const std::string& sql) const {
   int status = 0;
-  std::string out = run_capture("psql -X -q -A -t -v ON_ERROR_STOP=1 " +
-                                    shell_quote(conninfo()) + " -c " + shell_quote(sql) +
-                                    " 2>&1",
+  std::string out = run_capture("psql -X -q -A -t -v ON_ERROR_STOP=1 " + shell_quote(conninfo()) +
+                                    " -c " + shell_quote(sql) + " 2>&1",
                                 &status);
   if (status != 0) throw std::runtime_error("psql failed: " + out + " for: " + sql);
   while (!out.empty() && out.back() == '\n') out.pop_back();

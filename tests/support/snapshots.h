@@ -12,9 +12,9 @@ struct SnapshotSpec {
   std::string app = "shopping-assistant";
   std::string pipeline = "competitor-selection";
   std::string status = "completed";
-  int candidates = 8;                  // evaluations in the filter step
+  int candidates = 8;  // evaluations in the filter step
   std::string reasoning = "dropped candidates outside the price band";
-  int extra_steps = 0;                 // padding steps, to test max_steps
+  int extra_steps = 0;  // padding steps, to test max_steps
 };
 
 std::string make_snapshot(const SnapshotSpec& spec);

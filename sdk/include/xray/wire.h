@@ -58,19 +58,26 @@ enum class HeaderError : std::uint8_t {
 
 inline const char* to_string(HeaderError e) {
   switch (e) {
-    case HeaderError::kBadVersion: return "unsupported frame version";
-    case HeaderError::kBadType: return "unknown frame type";
-    case HeaderError::kBadReserved: return "reserved header bytes are not zero";
+    case HeaderError::kBadVersion:
+      return "unsupported frame version";
+    case HeaderError::kBadType:
+      return "unknown frame type";
+    case HeaderError::kBadReserved:
+      return "reserved header bytes are not zero";
   }
   return "bad frame header";
 }
 
 inline const char* to_string(AckStatus s) {
   switch (s) {
-    case AckStatus::kCommitted: return "committed";
-    case AckStatus::kInvalid: return "invalid";
-    case AckStatus::kBusy: return "busy";
-    case AckStatus::kFailed: return "failed";
+    case AckStatus::kCommitted:
+      return "committed";
+    case AckStatus::kInvalid:
+      return "invalid";
+    case AckStatus::kBusy:
+      return "busy";
+    case AckStatus::kFailed:
+      return "failed";
   }
   return "unknown";
 }

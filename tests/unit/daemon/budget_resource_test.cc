@@ -1,10 +1,9 @@
 #include "daemon/budget_resource.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "daemon/snapshot_parser.h"
 

@@ -1,9 +1,9 @@
 #include "daemon/budget.h"
 
-#include <gtest/gtest.h>
-
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {

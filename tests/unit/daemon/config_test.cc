@@ -1,10 +1,10 @@
 #include "daemon/config.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <fstream>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {
@@ -13,9 +13,7 @@ class ConfigTest : public ::testing::Test {
  protected:
   void TearDown() override { std::remove(file_.c_str()); }
 
-  void write_file(const std::string& text) {
-    std::ofstream(file_) << text;
-  }
+  void write_file(const std::string& text) { std::ofstream(file_) << text; }
 
   boost::system::result<LoadedConfig, InputError> load(std::vector<std::string> args,
                                                        std::vector<std::string> env = {}) {

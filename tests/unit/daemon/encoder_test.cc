@@ -1,9 +1,5 @@
 #include "daemon/encoder.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <libpq-fe.h>
-
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -14,6 +10,9 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include "daemon/copy_layout.h"
 #include "daemon/snapshot_parser.h"

@@ -1,8 +1,7 @@
 #include "daemon/http_api.h"
 
-#include <gtest/gtest.h>
-
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {

@@ -1,8 +1,8 @@
 #include "daemon/record_queue.h"
 
-#include <gtest/gtest.h>
-
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {

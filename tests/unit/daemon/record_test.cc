@@ -1,8 +1,8 @@
 #include "daemon/record.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {

@@ -1,13 +1,12 @@
 #include "daemon/snapshot_parser.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <string>
 #include <utility>
 
 #include <boost/json.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace xrayd {
 namespace {

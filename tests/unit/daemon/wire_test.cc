@@ -23,7 +23,8 @@ TEST(Wire, SnapshotFrameRoundTrips) {
 TEST(Wire, HeaderIsLittleEndianAsDocumented) {
   // docs/protocol.md: u32 length, u8 version, u8 type, u16 reserved, u64 sequence.
   std::string frame = encode_snapshot_frame(258, "abc");
-  const std::string expected("\x03\x00\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00\x00\x00\x00\x00", 16);
+  const std::string expected("\x03\x00\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00\x00\x00\x00\x00",
+                             16);
   EXPECT_EQ(frame.substr(0, 16), expected);
 }
 

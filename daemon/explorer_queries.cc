@@ -1,0 +1,236 @@
+#include "daemon/explorer_queries.h"
+
+namespace xrayd {
+namespace {
+
+// A time as every explorer response spells it: RFC 3339, UTC, milliseconds.
+std::string t(std::string_view expr) {
+  return "to_char((" + std::string(expr) +
+         ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
+std::string micros(std::string_view expr) {
+  return "(extract(epoch FROM " + std::string(expr) + ") * 1000000)::int8";
+}
+
+// The members of an execution as GET /v1/executions lists it.
+std::string execution_members() {
+  return "'app', e.app, 'id', e.id, 'pipeline', e.pipeline, 'environment', e.environment, "
+         "'status', e.status, 'started_at', " +
+         t("e.started_at") + ", 'ended_at', " + t("e.ended_at") +
+         ", 'duration_ms', e.duration_ms, 'step_count', e.step_count, 'metadata', e.metadata, "
+         "'ingested_at', " +
+         t("e.ingested_at");
+}
+
+// The members of a step as the execution page shows it, evaluations aside.
+std::string step_members() {
+  return "'index', s.step_index, 'name', s.name, 'status', s.status, 'started_at', " +
+         t("s.started_at") + ", 'ended_at', " + t("s.ended_at") +
+         ", 'duration_ms', s.duration_ms, 'candidates_in', s.candidates_in, "
+         "'candidates_passed', s.candidates_passed, 'input', s.input, 'output', s.output, "
+         "'filters', s.filters, 'selection', s.selection, 'reasoning', s.reasoning, "
+         "'metadata', s.metadata, 'error', s.error";
+}
+
+std::string evaluation_members() {
+  return "'position', v.position, 'candidate_id', v.candidate_id, 'passed', v.passed, "
+         "'reasons', v.reasons, 'scores', v.scores, 'metadata', v.metadata";
+}
+
+const char* kEliminatedRatio =
+    "((s.candidates_in - s.candidates_passed)::float8 / NULLIF(s.candidates_in, 0))";
+
+std::string item_json(ListItem item) {
+  switch (item) {
+    case ListItem::kExecution: return "json_build_object(" + execution_members() + ")";
+    case ListItem::kStep:
+      return "json_build_object(" + step_members() +
+             ", 'app', s.app, 'execution_id', s.execution_id, 'pipeline', e.pipeline)";
+    case ListItem::kEvaluation:
+      return "json_build_object(" + evaluation_members() +
+             ", 'app', v.app, 'execution_id', v.execution_id, 'step_index', v.step_index, "
+             "'step_name', s.name)";
+    case ListItem::kElimination:
+      return "json_build_object('app', s.app, 'execution_id', s.execution_id, 'pipeline', "
+             "e.pipeline, 'index', s.step_index, 'name', s.name, 'candidates_in', "
+             "s.candidates_in, 'candidates_passed', s.candidates_passed, 'eliminated_ratio', " +
+             std::string(kEliminatedRatio) + ", 'started_at', " + t("e.started_at") + ")";
+    case ListItem::kFailedCandidate:
+      return "json_build_object('app', v.app, 'execution_id', v.execution_id, 'pipeline', "
+             "e.pipeline, 'step_index', v.step_index, 'step_name', s.name, 'position', "
+             "v.position, 'candidate_id', v.candidate_id, 'reasons', v.reasons, 'scores', "
+             "v.scores, 'started_at', " +
+             t("e.started_at") + ")";
+  }
+  return "NULL";
+}
+
+}  // namespace
+
+QueryTarget target_of(ListItem item) {
+  switch (item) {
+    case ListItem::kExecution: return QueryTarget::kExecutions;
+    case ListItem::kStep:
+    case ListItem::kElimination: return QueryTarget::kSteps;
+    case ListItem::kEvaluation:
+    case ListItem::kFailedCandidate: return QueryTarget::kEvaluations;
+  }
+  return QueryTarget::kExecutions;
+}
+
+CursorKind cursor_kind_of(ListItem item) {
+  switch (target_of(item)) {
+    case QueryTarget::kExecutions: return CursorKind::kExecution;
+    case QueryTarget::kSteps: return CursorKind::kStep;
+    case QueryTarget::kEvaluations: return CursorKind::kEvaluation;
+  }
+  return CursorKind::kExecution;
+}
+
+std::string time_param(Timestamp at, SqlParams& params) {
+  return "(timestamptz 'epoch' + " + params.add(std::to_string(epoch_micros(at)), "bigint") +
+         " * interval '1 microsecond')";
+}
+
+std::string list_sql(ListItem item, std::string_view condition,
+                     const std::optional<CursorKey>& after, std::size_t fetch_rows,
+                     SqlParams& params) {
+  const QueryTarget target = target_of(item);
+  std::string from;
+  std::string key;    // the sort key after started_at, as a row
+  std::string order;  // ORDER BY
+  std::string index_columns;
+  switch (target) {
+    case QueryTarget::kExecutions:
+      from = "executions e";
+      key = "(e.app, e.id)";
+      order = "e.started_at DESC, e.app, e.id";
+      index_columns = "NULL::int, NULL::int";
+      break;
+    case QueryTarget::kSteps:
+      from = "steps s JOIN executions e ON e.app = s.app AND e.id = s.execution_id";
+      key = "(e.app, e.id, s.step_index)";
+      order = "e.started_at DESC, e.app, e.id, s.step_index";
+      index_columns = "s.step_index, NULL::int";
+      break;
+    case QueryTarget::kEvaluations:
+      from =
+          "evaluations v JOIN steps s ON s.app = v.app AND s.execution_id = v.execution_id AND "
+          "s.step_index = v.step_index JOIN executions e ON e.app = v.app AND e.id = "
+          "v.execution_id";
+      key = "(e.app, e.id, v.step_index, v.position)";
+      order = "e.started_at DESC, e.app, e.id, v.step_index, v.position";
+      index_columns = "v.step_index, v.position";
+      break;
+  }
+  std::string where = "(" + std::string(condition) + ")";
+  if (after) {
+    // Keyset: strictly after the cursor's row in the order above. The
+    // redundant `started_at <= T` lets the planner walk the started_at index.
+    const std::string at = time_param(Timestamp{std::chrono::microseconds{after->started_at_us}},
+                                      params);
+    std::string row = "(" + params.add(after->app, "text") + ", " + params.add(after->id, "text");
+    if (target != QueryTarget::kExecutions) {
+      row += ", " + params.add(std::to_string(after->step_index), "integer");
+    }
+    if (target == QueryTarget::kEvaluations) {
+      row += ", " + params.add(std::to_string(after->position), "integer");
+    }
+    row += ")";
+    where += " AND e.started_at <= " + at + " AND (e.started_at < " + at + " OR " + key + " > " +
+             row + ")";
+  }
+  return "SELECT " + item_json(item) + "::text, e.app, e.id, " + micros("e.started_at") + ", " +
+         index_columns + " FROM " + from + " WHERE " + where + " ORDER BY " + order + " LIMIT " +
+         params.add(std::to_string(fetch_rows), "bigint");
+}
+
+std::string execution_sql(const std::string& app, const std::string& id,
+                          std::size_t evaluations_limit, SqlParams& params) {
+  const std::string limit = params.add(std::to_string(evaluations_limit), "bigint");
+  const std::string app_param = params.add(app, "text");
+  const std::string id_param = params.add(id, "text");
+  // Evaluations come from the primary key's order, at most `limit` per step;
+  // candidates_in counts them all, so it tells whether some were left out.
+  return "SELECT json_build_object('execution', json_build_object(" + execution_members() +
+         ", 'result', e.result, 'error', e.error), 'steps', COALESCE((SELECT json_agg("
+         "json_build_object(" +
+         step_members() +
+         ", 'evaluations', COALESCE((SELECT json_agg(json_build_object(" + evaluation_members() +
+         ") ORDER BY v.position) FROM (SELECT * FROM evaluations v0 WHERE v0.app = s.app AND "
+         "v0.execution_id = s.execution_id AND v0.step_index = s.step_index ORDER BY "
+         "v0.position LIMIT " +
+         limit + ") v), '[]'::json), 'evaluations_truncated', COALESCE(s.candidates_in, 0) > " +
+         limit +
+         ") ORDER BY s.step_index) FROM steps s WHERE s.app = e.app AND s.execution_id = e.id), "
+         "'[]'::json))::text FROM executions e WHERE e.app = " +
+         app_param + " AND e.id = " + id_param;
+}
+
+std::string pipelines_sql(std::size_t max_rows, SqlParams& params) {
+  return "SELECT json_build_object('app', app, 'pipeline', pipeline, 'executions', count(*), "
+         "'failed', count(*) FILTER (WHERE status = 'failed'), 'last_started_at', " +
+         t("max(started_at)") +
+         ")::text FROM executions GROUP BY app, pipeline ORDER BY app, pipeline LIMIT " +
+         params.add(std::to_string(max_rows), "bigint");
+}
+
+std::string shape_sql(const std::string& step, const std::string& app,
+                      const std::string& pipeline, std::size_t sample, SqlParams& params) {
+  std::string where = "s.name = " + params.add(step, "text");
+  if (!app.empty()) where += " AND e.app = " + params.add(app, "text");
+  if (!pipeline.empty()) where += " AND e.pipeline = " + params.add(pipeline, "text");
+  return "SELECT s.input::text, s.output::text, s.filters::text, s.metadata::text, " +
+         micros("e.started_at") +
+         " FROM steps s JOIN executions e ON e.app = s.app AND e.id = s.execution_id WHERE " +
+         where + " ORDER BY e.started_at DESC, e.app, e.id, s.step_index LIMIT " +
+         params.add(std::to_string(sample), "bigint");
+}
+
+std::string analytics_sql(const std::string& app, const std::string& pipeline, Timestamp since,
+                          Timestamp until, const std::string& bucket, SqlParams& params) {
+  const std::string since_p = time_param(since, params);
+  const std::string until_p = time_param(until, params);
+  const std::string bucket_p = params.add(bucket, "text");
+  std::string where = "e.pipeline = " + params.add(pipeline, "text") +
+                      " AND e.started_at >= " + since_p + " AND e.started_at < " + until_p;
+  if (!app.empty()) where += " AND e.app = " + params.add(app, "text");
+  // Buckets in UTC; every bucket of the range appears, empty ones with zeros.
+  const std::string runs =
+      "SELECT COALESCE(json_agg(json_build_object('bucket', to_char(b.bucket, "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'total', COALESCE(c.total, 0), 'failed', "
+      "COALESCE(c.failed, 0)) ORDER BY b.bucket), '[]'::json) FROM generate_series(date_trunc(" +
+      bucket_p + ", " + since_p + " AT TIME ZONE 'UTC'), (" + until_p +
+      " AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || " + bucket_p +
+      ")::interval) AS b(bucket) LEFT JOIN (SELECT date_trunc(" + bucket_p +
+      ", r.started_at AT TIME ZONE 'UTC') AS bucket, count(*) AS total, count(*) FILTER (WHERE "
+      "r.status = 'failed') AS failed FROM r GROUP BY 1) c ON c.bucket = b.bucket";
+  const std::string failure_rate =
+      "SELECT COALESCE((count(*) FILTER (WHERE r.status = 'failed'))::float8 / NULLIF(count(*), "
+      "0), 0) FROM r";
+  const std::string funnel =
+      "SELECT COALESCE(json_agg(json_build_object('index', f.step_index, 'name', f.name, 'runs', "
+      "f.runs, 'avg_candidates_in', f.avg_in, 'avg_candidates_passed', f.avg_passed) ORDER BY "
+      "f.step_index, f.name), '[]'::json) FROM (SELECT s.step_index, s.name, count(*) AS runs, "
+      "avg(s.candidates_in)::float8 AS avg_in, avg(s.candidates_passed)::float8 AS avg_passed "
+      "FROM r JOIN steps s ON s.app = r.app AND s.execution_id = r.id GROUP BY s.step_index, "
+      "s.name) f";
+  return "WITH r AS MATERIALIZED (SELECT e.app, e.id, e.started_at, e.status FROM executions e "
+         "WHERE " +
+         where + ") SELECT json_build_object('runs', (" + runs + "), 'failure_rate', (" +
+         failure_rate + "), 'funnel', (" + funnel + "))::text";
+}
+
+std::string stream_summaries_sql(const std::string& pairs_json, SqlParams& params) {
+  return "SELECT json_build_object('app', e.app, 'id', e.id, 'pipeline', e.pipeline, "
+         "'environment', e.environment, 'status', e.status, 'started_at', " +
+         t("e.started_at") +
+         ", 'duration_ms', e.duration_ms)::text, e.app, e.id, e.pipeline FROM "
+         "jsonb_array_elements(" +
+         params.add(pairs_json, "jsonb") +
+         ") AS w(pair) JOIN executions e ON e.app = w.pair->>0 AND e.id = w.pair->>1 ORDER BY "
+         "e.started_at, e.app, e.id";
+}
+
+}  // namespace xrayd
