@@ -78,3 +78,18 @@ export function eliminated(ratio) {
   if (ratio == null) return '';
   return ratio > 0 ? `−${percent(ratio)}` : '0%';
 }
+
+// Keys of a recorded object in reading order. PostgreSQL's jsonb does not
+// keep the order the application wrote (it sorts keys by length), so: ids
+// first, then names and titles, other text, then numbers and the rest;
+// alphabetical within each group. `values` are sample objects for the types.
+const FIRST = ['id', 'candidate_id', 'candidateId', 'name', 'title', 'label'];
+export function orderKeys(keys, ...samples) {
+  const kind = (k) => {
+    const i = FIRST.indexOf(k);
+    if (i >= 0) return i;
+    const v = samples.map((o) => (o && typeof o === 'object' ? o[k] : undefined)).find((x) => x !== undefined && x !== null);
+    return typeof v === 'string' ? FIRST.length : FIRST.length + 1;
+  };
+  return [...keys].sort((a, b) => kind(a) - kind(b) || a.localeCompare(b));
+}

@@ -168,7 +168,9 @@ describe('dashboard', () => {
     assert.match(text, /Selected at step 4 “select_competitor”/);
     assert.equal(await page.locator('[data-testid="selection-reason"]').innerText(),
       'Why: highest total score 0.705 of 3 ranked: relevance 0.117 rating 0.250 reviews 0.229 price 0.109');
-    assert.match(await page.locator('[data-testid="score-breakdown"]').getAttribute('aria-label'), /relevance 0\.117.*total 0\.705/);
+    // Largest contribution first, the total last (reviews and rating outweigh relevance).
+    assert.equal(await page.locator('[data-testid="score-breakdown"]').getAttribute('aria-label'),
+      'rating 0.250, reviews 0.229, relevance 0.117, price 0.109, total 0.705');
 
     // The keyword step shows the drift: temperature and the "iphone" keywords.
     const keywords = page.locator('[data-testid="step"][data-step="generate_keywords"]');

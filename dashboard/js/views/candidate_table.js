@@ -29,17 +29,23 @@ function metaColumns(evaluations) {
       if (v === null || typeof v !== 'object') counts.set(k, (counts.get(k) || 0) + 1);
     }
   }
-  return [...counts.entries()].filter(([, n]) => n >= evaluations.length / 2).map(([k]) => k).slice(0, 6);
+  const keys = [...counts.entries()].filter(([, n]) => n >= evaluations.length / 2).map(([k]) => k);
+  return fmt.orderKeys(keys, ...evaluations.slice(0, 20).map((e) => e.metadata)).slice(0, 6);
+}
+
+// Score columns: the parts alphabetically, a total or score last.
+function orderScores(keys) {
+  const last = (k) => ['total', 'score', 'totalScore', 'final'].includes(k);
+  return [...keys].sort((a, b) => last(a) - last(b) || a.localeCompare(b));
 }
 
 export function candidateTable(step, { selectedId } = {}) {
   const evaluations = step.evaluations || [];
-  const scoreKeys = [];
+  const seenScores = new Set();
   for (const e of evaluations) {
-    if (e.scores && typeof e.scores === 'object') {
-      for (const k of Object.keys(e.scores)) if (!scoreKeys.includes(k) && scoreKeys.length < 8) scoreKeys.push(k);
-    }
+    if (e.scores && typeof e.scores === 'object') Object.keys(e.scores).forEach((k) => seenScores.add(k));
   }
+  const scoreKeys = orderScores(seenScores).slice(-8);
   const metaKeys = metaColumns(evaluations);
   const hasMeta = evaluations.some((e) => e.metadata && Object.keys(e.metadata).some((k) => !metaKeys.includes(k)));
   const failedCount = evaluations.filter((e) => e.passed === false).length;

@@ -87,7 +87,12 @@ function comparison(A, B) {
   for (const k of metaKeys) factRows.push([k, (x) => fmt.scalar((x.metadata || {})[k] ?? '—', 120)]);
   const selA = selectionOf(A.steps);
   const selB = selectionOf(B.steps);
-  const selText = (sel) => (sel ? (typeof sel.value === 'object' ? Object.entries(sel.value).map(([k, v]) => `${k}: ${fmt.scalar(v, 80)}`).join(' · ') : fmt.scalar(sel.value)) : 'nothing selected');
+  const selText = (sel) => {
+    if (!sel) return 'nothing selected';
+    const v = sel.value;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return fmt.scalar(v);
+    return fmt.orderKeys(Object.keys(v), v).map((k) => `${k}: ${fmt.scalar(v[k], 80)}`).join(' · ');
+  };
   factRows.push(['Selection', (x) => selText(x === a ? selA : selB)]);
   factRows.push(['Why', (x) => ((x === a ? selA : selB)?.step.reasoning) ?? '—']);
 

@@ -54,7 +54,7 @@ function page({ execution: ex, steps }, params) {
     decision.append(h('p', { class: 'muted' }, `Selected at step ${selection.step.index} “${selection.step.name}”`));
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       decision.append(h('dl', { class: 'facts facts-tight' },
-        Object.entries(v).map(([k, x]) => fact(k, fmt.scalar(x, 140)))));
+        fmt.orderKeys(Object.keys(v), v).map((k) => fact(k, fmt.scalar(v[k], 140)))));
     } else {
       decision.append(jsonView(v));
     }
@@ -201,9 +201,11 @@ function scoreBreakdown(steps, selection) {
   for (let i = steps.length - 1; i >= 0; i--) {
     const e = (steps[i].evaluations || []).find((x) => String(x.candidate_id) === selection.candidateId);
     if (e && e.scores && Object.keys(e.scores).length) {
-      const parts = Object.entries(e.scores).filter(([, v]) => typeof v === 'number').map(([label, value]) => ({ label, value }));
-      if (!parts.length) continue;
       const totalKey = ['total', 'score', 'totalScore'].find((k) => k in e.scores);
+      // The parts by their contribution, largest first, and the total last.
+      const parts = Object.entries(e.scores).filter(([, v]) => typeof v === 'number').map(([label, value]) => ({ label, value }))
+        .sort((a, b) => (a.label === totalKey) - (b.label === totalKey) || b.value - a.value);
+      if (!parts.length) continue;
       return { step: steps[i], parts, totalKey };
     }
   }
