@@ -102,6 +102,7 @@ describe('dashboard', () => {
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="execution-row"]').length === n, expected);
     const started = await page.locator('[data-testid="execution-row"]').evaluateAll((rows) => rows.map((r) => r.dataset.started));
     assert.deepEqual(started, [...started].sort().reverse(), 'newest first');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot('01-list');
 
     // A run committed while the page is open appears without a reload.

@@ -38,7 +38,7 @@ fi
 WORK=$(mktemp -d /tmp/xray-browser.XXXXXX)
 chmod 0755 "$WORK"   # the postgres user reaches its data folder through it
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS"/*.png
+rm -f "$ARTIFACTS"/*.png "$ARTIFACTS/xrayd.log"
 XRAYD_PID=
 TEST_PID=
 PG_STARTED=

@@ -43,7 +43,7 @@ function page({ execution: ex, steps }, params) {
       fact('App', ex.app), fact('Execution', h('span', { class: 'mono', testid: 'execution-id' }, ex.id)),
       fact('Environment', ex.environment ?? '—'), fact('Started', fmt.timeMs(ex.started_at)),
       fact('Duration', fmt.duration(ex.duration_ms)), fact('Steps', String(steps.length)),
-      ...Object.entries(ex.metadata || {}).map(([k, v]) => fact(k, fmt.scalar(v, 120), 'meta'))),
+      ...fmt.orderKeys(Object.keys(ex.metadata || {}), ex.metadata).map((k) => fact(k, fmt.scalar(ex.metadata[k], 120), 'meta'))),
     ex.error != null ? h('div', { class: 'error-box', testid: 'execution-error' },
       h('strong', {}, 'Execution error: '), errorText(ex.error)) : null);
 

@@ -122,7 +122,7 @@ export function renderList(outlet, { params }) {
 
   function metaSummary(meta) {
     if (!meta || typeof meta !== 'object') return '';
-    return Object.entries(meta).map(([k, v]) => `${k}: ${fmt.scalar(v, 60)}`).join(' · ');
+    return fmt.orderKeys(Object.keys(meta), meta).map((k) => `${k}: ${fmt.scalar(meta[k], 60)}`).join(' · ');
   }
 
   function makeRow(e) {
