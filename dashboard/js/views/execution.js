@@ -122,7 +122,8 @@ function page({ execution: ex, steps }, params) {
         a.evaluation.passed === false ? h('span', { class: 'fail-text' }, `failed — ${(a.evaluation.reasons || []).join('; ') || 'no reason recorded'}`)
           : a.evaluation.passed === true ? h('span', { class: 'ok-text' }, 'passed') : 'no verdict',
         a.ranking ? ` · rank ${a.ranking.rank} of ${a.ranking.of} by ${a.ranking.key} (${fmt.score(a.ranking.value)})` : '',
-        a.evaluation.metadata ? h('span', { class: 'muted' }, ` · ${Object.entries(a.evaluation.metadata).map(([k, v]) => `${k}: ${fmt.scalar(v, 60)}`).join(', ')}`) : ''))) : null,
+        a.evaluation.metadata ? h('span', { class: 'muted' }, ` · ${fmt.orderKeys(Object.keys(a.evaluation.metadata), a.evaluation.metadata)
+          .map((k) => `${k}: ${fmt.scalar(a.evaluation.metadata[k], 60)}`).join(', ')}`) : ''))) : null,
       result.suggestions.length ? h('p', {}, 'Ids containing it: ', result.suggestions.map((s, i) => [i ? ', ' : '',
         h('button', { type: 'button', class: 'link-button mono', onclick: () => runTrace(s) }, s)])) : null);
     for (const a of result.appearances) {
