@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { APP, PIPELINE, OTHER_PIPELINE, IDS, fixtures, liveRun, post } from './fixtures.mjs';
+import { APP, PIPELINE, OTHER_PIPELINE, IDS, fixtures, liveRun, runningRun, post } from './fixtures.mjs';
 
 const BASE = process.env.XRAY_DASHBOARD_URL;
 const INGEST = process.env.XRAY_INGEST_URL;
@@ -255,6 +255,22 @@ describe('dashboard', () => {
     await shot('07-failed-execution');
   });
 
+  step('redraws a running execution when its completed snapshot arrives', async () => {
+    const run = runningRun();
+    await post(INGEST, run.running);
+    await page.goto(`${BASE}/#/execution/${APP}/${IDS.running}`);
+    const status = page.locator('[data-testid="execution-header"] h1 [data-testid="status"]');
+    assert.equal(await status.innerText(), 'running');
+    await page.locator('[data-testid="execution-live"].live-live').waitFor();
+    assert.equal(await page.locator('[data-testid="timeline-step"]').count(), 1);
+    await post(INGEST, run.completed);
+    await page.waitForFunction(() => document.querySelector('[data-testid="execution-header"] h1 [data-testid="status"]')?.textContent === 'completed',
+      null, { timeout: 15000 });
+    assert.equal(await page.locator('[data-testid="timeline-step"]').count(), 2);
+    assert.match(await page.locator('[data-testid="selection-reason"]').innerText(), /unused items go back to stock/);
+    assert.ok(await page.locator('[data-testid="execution-live"]').isHidden());
+  });
+
   step('compares two runs picked in the list', async () => {
     await page.goto(`${BASE}/#/?app=${APP}&meta.productId=B0C1234567&status=completed`);
     await row(IDS.good).waitFor();
@@ -282,6 +298,13 @@ describe('dashboard', () => {
     assert.match(await page.locator('[data-testid="compare-step"][data-step="apply_filters"]').innerText(), /8 → 3[\s\S]*5 → 2|5 → 2[\s\S]*8 → 3/);
     await shot('08-compare');
     await shot('08-compare-full', { fullPage: true });
+
+    // From the bad run: the previous run for the same product is the good one.
+    await page.goto(`${BASE}/#/execution/${APP}/${IDS.bad}`);
+    await page.selectOption('[data-testid="compare-previous-scope"]', 'productId');
+    await page.click('[data-testid="compare-previous"]');
+    await page.waitForURL(new RegExp(`#/compare/${APP}/${IDS.good}/${IDS.bad}$`));
+    await page.waitForSelector('[data-testid="compare-facts"]');
   });
 
   step('shows per-pipeline analytics: runs, failure rate, funnel', async () => {
@@ -311,7 +334,8 @@ describe('dashboard', () => {
 
     await page.selectOption('[data-testid="analytics-pipeline"]', JSON.stringify([APP, OTHER_PIPELINE]));
     await page.waitForURL(/pipeline=returns-triage/);
-    await page.waitForFunction(() => document.querySelector('[data-testid="analytics-total"] .card-value')?.textContent === '1');
+    // The triage run and the running-then-completed one.
+    await page.waitForFunction(() => document.querySelector('[data-testid="analytics-total"] .card-value')?.textContent === '2');
   });
 
   step('answers the headline questions on the insights page', async () => {

@@ -15,6 +15,7 @@ export const IDS = {
   failed: 'fixture-failed-run-0003',
   other: 'fixture-triage-0004',
   live: 'fixture-live-0005',
+  running: 'fixture-running-0006',
 };
 
 const PRODUCT = {
@@ -173,4 +174,21 @@ export async function post(ingestUrl, snapshot) {
   const body = await res.text();
   if (!res.ok) throw new Error(`POST ${snapshot.id}: HTTP ${res.status} ${body}`);
   return body;
+}
+
+// A long-running execution: first sent as running with one step, then
+// completed with two (the later snapshot replaces the earlier).
+export function runningRun(now = Date.now()) {
+  const [first, second] = timed(now - 2000, [400, 300]);
+  const base = {
+    id: IDS.running, app: APP, pipeline: OTHER_PIPELINE, environment: 'test',
+    started_at: first.started_at, metadata: { orderId: 'O-7732' },
+  };
+  return {
+    running: { ...base, status: 'running',
+      steps: [{ name: 'classify_reason', ...first, output: { reason: 'wrong size' } }] },
+    completed: { ...base, status: 'completed', ended_at: second.ended_at,
+      steps: [{ name: 'classify_reason', ...first, output: { reason: 'wrong size' } },
+        { name: 'route_return', ...second, selection: { queue: 'restock' }, reasoning: 'unused items go back to stock' }] },
+  };
 }

@@ -98,8 +98,20 @@ echo "    ingest http://127.0.0.1:$HTTP_PORT, dashboard http://127.0.0.1:$EXPLOR
 echo "==> seed: xray-demo, $DEMO_RUNS runs through the SDK"
 timeout 60 "$BUILD/examples/xray-demo" --runs="$DEMO_RUNS" --app="$DEMO_APP" --seed=42 \
   --socket="$WORK/xrayd.sock" --spool="$WORK/spool" | tee "$WORK/demo.out"
-grep -q "committed $DEMO_RUNS," "$WORK/demo.out" || { echo "the demo's runs were not all committed" >&2; exit 1; }
 DEMO_FAILED=$(grep -oE 'failed [0-9]+\)' "$WORK/demo.out" | grep -oE '[0-9]+')
+# On a busy machine some runs may miss the demo's flush deadline and wait in
+# its spool; another client on the same spool (no new runs) replays them.
+demo_committed() {
+  psql -X -q -tA "$CONNINFO" -c "SELECT count(*) FROM executions WHERE app = '$DEMO_APP'"
+}
+for _ in 1 2 3 4 5; do
+  [[ $(demo_committed) -eq $DEMO_RUNS ]] && break
+  echo "    $(demo_committed) of $DEMO_RUNS runs committed; replaying the spool"
+  timeout 30 "$BUILD/examples/xray-demo" --runs=0 --app="$DEMO_APP" --socket="$WORK/xrayd.sock" \
+    --spool="$WORK/spool" >/dev/null
+  sleep 1
+done
+[[ $(demo_committed) -eq $DEMO_RUNS ]] || { echo "the demo's runs were not all committed" >&2; exit 1; }
 
 echo "==> browser test (screenshots in $ARTIFACTS)"
 # setsid: its own process group, so that cleanup can stop Chromium with it.

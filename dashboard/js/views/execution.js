@@ -6,26 +6,49 @@
 import { api } from '../api.js';
 import { h, badge, errorBox, loading, replace } from '../dom.js';
 import * as fmt from '../format.js';
-import { href, navigate, replaceHash } from '../router.js';
+import { href, navigate, replaceHash, parseHash } from '../router.js';
+import { subscribe } from '../live.js';
 import { jsonSection, jsonView } from '../json_view.js';
 import { timelineBar, scoreBars } from '../charts.js';
 import { selectionOf, allCandidateIds, rankKey, trace } from '../trace.js';
 import { candidateTable } from './candidate_table.js';
 
-export function renderExecution(outlet, { args, params }) {
+export function renderExecution(outlet, { args }) {
   const { app, id } = args;
   outlet.append(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
     h('a', { href: '#/' }, 'Executions'), ' › ', h('span', { class: 'mono' }, id)));
+  const liveNote = h('p', { class: 'live live-connecting', hidden: true, testid: 'execution-live' });
   const body = h('div', {}, loading());
-  outlet.append(body);
+  outlet.append(liveNote, body);
   let alive = true;
-  api.execution(app, id).then((data) => {
-    if (alive) replace(body, page(data, params));
+  let stopLive = null;
+  const load = () => api.execution(app, id).then((data) => {
+    if (!alive) return;
+    // The trace asked for last (kept in the address) survives a redraw.
+    replace(body, page(data, parseHash().params));
+    const running = data.execution.status === 'running';
+    liveNote.hidden = !running;
+    // A running execution is redrawn each time a newer snapshot of it is committed.
+    if (running && !stopLive) {
+      stopLive = subscribe(api.streamUrl({ app, pipeline: data.execution.pipeline }), {
+        onExecution: (e) => { if (e.id === id) load(); },
+        onState: (st) => {
+          liveNote.className = `live live-${st}`;
+          liveNote.textContent = st === 'live' ? 'Running: this page updates when the execution sends its next snapshot.'
+            : 'Running: waiting for the live connection…';
+        },
+      });
+    } else if (!running && stopLive) {
+      stopLive();
+      stopLive = null;
+    }
   }).catch((err) => {
     if (alive) replace(body, errorBox(err));
   });
+  load();
   return () => {
     alive = false;
+    if (stopLive) stopLive();
   };
 }
 
@@ -213,26 +236,36 @@ function scoreBreakdown(steps, selection) {
   return null;
 }
 
+// "Compare with the previous run": of the same pipeline, or with the same
+// value of one of the execution's metadata keys (the same product, say), so
+// that a bad decision can be set beside the last one made for the same input.
 function compareControls(ex) {
-  const prev = h('button', { type: 'button', disabled: true, testid: 'compare-previous' }, 'Compare with previous run');
-  // The previous run of the same pipeline (started before this one).
-  api.executions({ app: ex.app, pipeline: ex.pipeline, until: ex.started_at, limit: 3 }).then(({ executions }) => {
-    const other = executions.find((e) => e.id !== ex.id);
-    if (!other) {
-      prev.title = 'No earlier run of this pipeline';
-      return;
+  const scalarKeys = fmt.orderKeys(Object.keys(ex.metadata || {}), ex.metadata)
+    .filter((k) => ['string', 'number', 'boolean'].includes(typeof ex.metadata[k])).slice(0, 6);
+  const scope = h('select', { 'aria-label': 'Which previous run', testid: 'compare-previous-scope' },
+    h('option', { value: '' }, 'of this pipeline'),
+    scalarKeys.map((k) => h('option', { value: k }, `with the same ${k}`)));
+  const note = h('span', { class: 'muted small', role: 'status', testid: 'compare-previous-note' });
+  const prev = h('button', { type: 'button', testid: 'compare-previous', onclick: async () => {
+    const key = scope.value;
+    note.textContent = '';
+    try {
+      const { executions } = await api.executions({ app: ex.app, pipeline: ex.pipeline, until: ex.started_at, limit: 3,
+        meta: key ? { [key]: String(ex.metadata[key]) } : undefined });
+      const other = executions.find((e) => e.id !== ex.id);
+      if (other) navigate(href(['compare', ex.app, other.id, ex.id]));
+      else note.textContent = 'no earlier run';
+    } catch (err) {
+      note.textContent = err.message;
     }
-    prev.disabled = false;
-    prev.title = `${fmt.time(other.started_at)} ${other.id}`;
-    prev.addEventListener('click', () => navigate(href(['compare', ex.app, other.id, ex.id])));
-  }).catch(() => { prev.title = 'Could not look up the previous run'; });
+  } }, 'Compare with previous run');
   const otherIn = h('input', { placeholder: 'other execution id', size: 16, 'aria-label': 'Execution id to compare with', testid: 'compare-with-input' });
   const form = h('form', { class: 'inline-form' }, otherIn, h('button', { type: 'submit' }, 'Compare'));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (otherIn.value.trim()) navigate(href(['compare', ex.app, ex.id, otherIn.value.trim()]));
   });
-  return [prev, form];
+  return [h('span', { class: 'inline-form' }, prev, scope, note), form];
 }
 
 function timelineSection(ex, steps, onPick) {
