@@ -242,7 +242,7 @@ function scoreBreakdown(steps, selection) {
 function compareControls(ex) {
   const scalarKeys = fmt.orderKeys(Object.keys(ex.metadata || {}), ex.metadata)
     .filter((k) => ['string', 'number', 'boolean'].includes(typeof ex.metadata[k])).slice(0, 6);
-  const scope = h('select', { 'aria-label': 'Which previous run', testid: 'compare-previous-scope' },
+  const scope = h('select', { class: 'scope-select', 'aria-label': 'Which previous run', testid: 'compare-previous-scope' },
     h('option', { value: '' }, 'of this pipeline'),
     scalarKeys.map((k) => h('option', { value: k }, `with the same ${k}`)));
   const note = h('span', { class: 'muted small', role: 'status', testid: 'compare-previous-note' });
