@@ -22,15 +22,20 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 constexpr std::size_t kMaxCursorChars = 4096;
 
 xray::InputError bad_cursor(const std::string& why) {
-  return {xray::Errc::kBadQuery, "cursor", "cursor is not valid (" + why + "); pass next_cursor "
-                                           "from a response of the same endpoint unchanged"};
+  return {xray::Errc::kBadQuery, "cursor",
+          "cursor is not valid (" + why +
+              "); pass next_cursor "
+              "from a response of the same endpoint unchanged"};
 }
 
 std::size_t fields_of(CursorKind kind) {
   switch (kind) {
-    case CursorKind::kExecution: return 4;
-    case CursorKind::kStep: return 5;
-    case CursorKind::kEvaluation: return 6;
+    case CursorKind::kExecution:
+      return 4;
+    case CursorKind::kStep:
+      return 5;
+    case CursorKind::kEvaluation:
+      return 6;
   }
   return 0;
 }

@@ -35,22 +35,28 @@ InputError bad(std::string field, std::string message) {
 
 ExplorerOutcome outcome_of(Errc code) {
   switch (code) {
-    case Errc::kNotFound: return ExplorerOutcome::kNotFound;
-    case Errc::kBusy: return ExplorerOutcome::kBusy;
+    case Errc::kNotFound:
+      return ExplorerOutcome::kNotFound;
+    case Errc::kBusy:
+      return ExplorerOutcome::kBusy;
     case Errc::kDatabaseUnavailable:
-    case Errc::kShuttingDown: return ExplorerOutcome::kUnavailable;
-    case Errc::kQueryTimeout: return ExplorerOutcome::kTimeout;
-    case Errc::kQueryFailed: return ExplorerOutcome::kFailed;
-    default: return ExplorerOutcome::kBadRequest;
+    case Errc::kShuttingDown:
+      return ExplorerOutcome::kUnavailable;
+    case Errc::kQueryTimeout:
+      return ExplorerOutcome::kTimeout;
+    case Errc::kQueryFailed:
+      return ExplorerOutcome::kFailed;
+    default:
+      return ExplorerOutcome::kBadRequest;
   }
 }
 
 ApiReply input_error(const InputError& e) { return error_reply(e.code, e.message, e.field); }
 
 ApiReply method_not_allowed(http::verb method, const char* allow) {
-  ApiReply r = error_reply(Errc::kMethodNotAllowed,
-                           "method " + std::string(http::to_string(method)) +
-                               " not allowed here; allowed: " + allow);
+  ApiReply r =
+      error_reply(Errc::kMethodNotAllowed, "method " + std::string(http::to_string(method)) +
+                                               " not allowed here; allowed: " + allow);
   r.allow = allow;
   return r;
 }
@@ -75,8 +81,8 @@ class Params {
       }
       if (!is_meta && ++seen[name] > 1) return bad(name, "parameter " + name + " is repeated");
       if (value.size() > kMaxParamBytes) {
-        return bad(name, "parameter " + name + " is longer than " +
-                             std::to_string(kMaxParamBytes) + " bytes");
+        return bad(name, "parameter " + name + " is longer than " + std::to_string(kMaxParamBytes) +
+                             " bytes");
       }
     }
     return {};
@@ -112,8 +118,8 @@ class Params {
     std::size_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max) {
-      std::string message = std::string(name) + " must be an integer from " +
-                            std::to_string(min) + " to " + std::to_string(max);
+      std::string message = std::string(name) + " must be an integer from " + std::to_string(min) +
+                            " to " + std::to_string(max);
       if (!max_name.empty()) message += " (" + std::string(max_name) + ")";
       return bad(std::string(name), message);
     }
@@ -149,8 +155,8 @@ Checked<std::string> started_between(const Params& p, SqlParams& params) {
 }
 
 QueryPlan list_plan(ExplorerEndpoint endpoint, ListItem item, std::string list_key,
-                    std::string condition, const std::optional<CursorKey>& after,
-                    std::size_t limit, SqlParams& params) {
+                    std::string condition, const std::optional<CursorKey>& after, std::size_t limit,
+                    SqlParams& params) {
   QueryPlan plan;
   plan.endpoint = endpoint;
   plan.kind = QueryPlan::Kind::kList;
@@ -167,9 +173,9 @@ std::string max_rows_name(const ApiLimits& limits) {
 }
 
 Plan plan_executions(const Params& p, const ApiLimits& limits) {
-  if (auto ok = p.check({"app", "pipeline", "environment", "status", "since", "until", "q",
-                         "limit", "cursor"},
-                        true);
+  if (auto ok = p.check(
+          {"app", "pipeline", "environment", "status", "since", "until", "q", "limit", "cursor"},
+          true);
       !ok) {
     return input_error(ok.error());
   }
@@ -187,8 +193,7 @@ Plan plan_executions(const Params& p, const ApiLimits& limits) {
   }
   if (auto status = p.text("status"); !status.empty()) {
     if (status != "running" && status != "completed" && status != "failed") {
-      return error_reply(Errc::kBadQuery, "status must be running, completed or failed",
-                         "status");
+      return error_reply(Errc::kBadQuery, "status must be running, completed or failed", "status");
     }
     also(condition, "e.status = " + params.add(status, "text"));
   }
@@ -206,8 +211,8 @@ Plan plan_executions(const Params& p, const ApiLimits& limits) {
     boost::system::error_code ec;
     json::value parsed = json::parse(value, ec);
     if (!ec && (parsed.is_number() || parsed.is_bool())) {
-      alternatives += " OR e.metadata @> " +
-                      params.add(json::serialize(json::object{{key, parsed}}), "jsonb");
+      alternatives +=
+          " OR e.metadata @> " + params.add(json::serialize(json::object{{key, parsed}}), "jsonb");
     }
     also(condition, "(" + alternatives + ")");
   }
@@ -223,8 +228,8 @@ Plan plan_executions(const Params& p, const ApiLimits& limits) {
 
 Plan plan_execution(const Params& p, const std::string& app, const std::string& id) {
   if (auto ok = p.check({"evaluations_limit"}); !ok) return input_error(ok.error());
-  auto evaluations = p.count("evaluations_limit", kDefaultEvaluationsLimit, 0,
-                             kMaxEvaluationsLimit);
+  auto evaluations =
+      p.count("evaluations_limit", kDefaultEvaluationsLimit, 0, kMaxEvaluationsLimit);
   if (!evaluations) return input_error(evaluations.error());
   SqlParams params;
   QueryPlan plan;
@@ -243,10 +248,10 @@ Plan plan_query(const ApiRequest& request, const ApiLimits& limits) {
   std::transform(base.begin(), base.end(), base.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (base != "application/json") {
-    return error_reply(Errc::kUnsupportedMediaType,
-                       "Content-Type must be application/json, got '" +
-                           std::string(request.content_type) + "'",
-                       "Content-Type");
+    return error_reply(
+        Errc::kUnsupportedMediaType,
+        "Content-Type must be application/json, got '" + std::string(request.content_type) + "'",
+        "Content-Type");
   }
   boost::system::error_code ec;
   json::parse_options options;
@@ -304,8 +309,8 @@ Plan plan_query(const ApiRequest& request, const ApiLimits& limits) {
 }
 
 Plan plan_eliminations(const Params& p, const ApiLimits& limits) {
-  if (auto ok = p.check({"min_ratio", "app", "pipeline", "step", "since", "until", "limit",
-                         "cursor"});
+  if (auto ok =
+          p.check({"min_ratio", "app", "pipeline", "step", "since", "until", "limit", "cursor"});
       !ok) {
     return input_error(ok.error());
   }
@@ -457,9 +462,8 @@ Plan plan_asset(http::verb method, const std::vector<std::string>& segments) {
   for (const auto& s : segments) path += (path.empty() ? "" : "/") + s;
   const EmbeddedAsset* asset = find_asset(path);
   if (asset == nullptr) {
-    return error_reply(Errc::kNotFound,
-                       path.empty() ? "no dashboard is built into this xrayd"
-                                    : "no such file: /" + path);
+    return error_reply(Errc::kNotFound, path.empty() ? "no dashboard is built into this xrayd"
+                                                     : "no such file: /" + path);
   }
   ApiReply r;
   r.body = std::string(asset->bytes);
@@ -608,7 +612,8 @@ ApiReply run_query(const QueryPlan& plan, PgConnection& conn) {
 
 ApiReply render(const QueryPlan& plan, const PgRows& rows) {
   switch (plan.kind) {
-    case QueryPlan::Kind::kList: return render_list(plan, rows);
+    case QueryPlan::Kind::kList:
+      return render_list(plan, rows);
     case QueryPlan::Kind::kExecution:
     case QueryPlan::Kind::kAnalytics: {
       if (rows.rows() == 0) return error_reply(Errc::kNotFound, plan.missing);
@@ -626,7 +631,8 @@ ApiReply render(const QueryPlan& plan, const PgRows& rows) {
       reply.body += "]}";
       return reply;
     }
-    case QueryPlan::Kind::kShape: return render_shape(plan, rows);
+    case QueryPlan::Kind::kShape:
+      return render_shape(plan, rows);
   }
   return error_reply(Errc::kQueryFailed, "unknown plan");
 }

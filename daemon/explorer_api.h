@@ -59,8 +59,8 @@ struct ApiReply {
   std::string body;
   std::string content_type = "application/json";
   ExplorerOutcome outcome = ExplorerOutcome::kOk;
-  std::string allow;    // for 405: the methods the route takes
-  bool asset = false;   // a dashboard file (cacheable, no-cache), not an API response (no-store)
+  std::string allow;   // for 405: the methods the route takes
+  bool asset = false;  // a dashboard file (cacheable, no-cache), not an API response (no-store)
   // For the metrics: the API endpoint answered, if the request named one.
   std::optional<ExplorerEndpoint> endpoint;
 };

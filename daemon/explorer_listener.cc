@@ -13,8 +13,8 @@ namespace xrayd {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-boost::system::result<tcp::endpoint, std::string> parse_listen_address(
-    const std::string& host_port, const std::string& option) {
+boost::system::result<tcp::endpoint, std::string> parse_listen_address(const std::string& host_port,
+                                                                       const std::string& option) {
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos) return option + " '" + host_port + "' is not host:port";
   std::string host = host_port.substr(0, colon);

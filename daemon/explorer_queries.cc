@@ -43,7 +43,8 @@ const char* kEliminatedRatio =
 
 std::string item_json(ListItem item) {
   switch (item) {
-    case ListItem::kExecution: return "json_build_object(" + execution_members() + ")";
+    case ListItem::kExecution:
+      return "json_build_object(" + execution_members() + ")";
     case ListItem::kStep:
       return "json_build_object(" + step_members() +
              ", 'app', s.app, 'execution_id', s.execution_id, 'pipeline', e.pipeline)";
@@ -70,20 +71,26 @@ std::string item_json(ListItem item) {
 
 QueryTarget target_of(ListItem item) {
   switch (item) {
-    case ListItem::kExecution: return QueryTarget::kExecutions;
+    case ListItem::kExecution:
+      return QueryTarget::kExecutions;
     case ListItem::kStep:
-    case ListItem::kElimination: return QueryTarget::kSteps;
+    case ListItem::kElimination:
+      return QueryTarget::kSteps;
     case ListItem::kEvaluation:
-    case ListItem::kFailedCandidate: return QueryTarget::kEvaluations;
+    case ListItem::kFailedCandidate:
+      return QueryTarget::kEvaluations;
   }
   return QueryTarget::kExecutions;
 }
 
 CursorKind cursor_kind_of(ListItem item) {
   switch (target_of(item)) {
-    case QueryTarget::kExecutions: return CursorKind::kExecution;
-    case QueryTarget::kSteps: return CursorKind::kStep;
-    case QueryTarget::kEvaluations: return CursorKind::kEvaluation;
+    case QueryTarget::kExecutions:
+      return CursorKind::kExecution;
+    case QueryTarget::kSteps:
+      return CursorKind::kStep;
+    case QueryTarget::kEvaluations:
+      return CursorKind::kEvaluation;
   }
   return CursorKind::kExecution;
 }
@@ -128,8 +135,8 @@ std::string list_sql(ListItem item, std::string_view condition,
   if (after) {
     // Keyset: strictly after the cursor's row in the order above. The
     // redundant `started_at <= T` lets the planner walk the started_at index.
-    const std::string at = time_param(Timestamp{std::chrono::microseconds{after->started_at_us}},
-                                      params);
+    const std::string at =
+        time_param(Timestamp{std::chrono::microseconds{after->started_at_us}}, params);
     std::string row = "(" + params.add(after->app, "text") + ", " + params.add(after->id, "text");
     if (target != QueryTarget::kExecutions) {
       row += ", " + params.add(std::to_string(after->step_index), "integer");
@@ -156,8 +163,8 @@ std::string execution_sql(const std::string& app, const std::string& id,
   return "SELECT json_build_object('execution', json_build_object(" + execution_members() +
          ", 'result', e.result, 'error', e.error), 'steps', COALESCE((SELECT json_agg("
          "json_build_object(" +
-         step_members() +
-         ", 'evaluations', COALESCE((SELECT json_agg(json_build_object(" + evaluation_members() +
+         step_members() + ", 'evaluations', COALESCE((SELECT json_agg(json_build_object(" +
+         evaluation_members() +
          ") ORDER BY v.position) FROM (SELECT * FROM evaluations v0 WHERE v0.app = s.app AND "
          "v0.execution_id = s.execution_id AND v0.step_index = s.step_index ORDER BY "
          "v0.position LIMIT " +
@@ -176,8 +183,8 @@ std::string pipelines_sql(std::size_t max_rows, SqlParams& params) {
          params.add(std::to_string(max_rows), "bigint");
 }
 
-std::string shape_sql(const std::string& step, const std::string& app,
-                      const std::string& pipeline, std::size_t sample, SqlParams& params) {
+std::string shape_sql(const std::string& step, const std::string& app, const std::string& pipeline,
+                      std::size_t sample, SqlParams& params) {
   std::string where = "s.name = " + params.add(step, "text");
   if (!app.empty()) where += " AND e.app = " + params.add(app, "text");
   if (!pipeline.empty()) where += " AND e.pipeline = " + params.add(pipeline, "text");

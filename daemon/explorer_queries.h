@@ -37,9 +37,9 @@ enum ListColumn : std::size_t {
   kItemJson = 0,  // the item without execution_url
   kApp,           // the execution's app and id, for execution_url and the cursor
   kExecutionId,
-  kStartedAtUs,   // the execution's started_at in microseconds
-  kStepIndex,     // NULL for executions
-  kPosition,      // NULL but for evaluations
+  kStartedAtUs,  // the execution's started_at in microseconds
+  kStepIndex,    // NULL for executions
+  kPosition,     // NULL but for evaluations
   kListColumns,
 };
 
@@ -63,8 +63,8 @@ std::string pipelines_sql(std::size_t max_rows, SqlParams& params);
 // The sampled steps named `step` (newest execution first, at most `sample`):
 // columns input, output, filters, metadata (JSON text or NULL) and the
 // execution's started_at in microseconds.
-std::string shape_sql(const std::string& step, const std::string& app,
-                      const std::string& pipeline, std::size_t sample, SqlParams& params);
+std::string shape_sql(const std::string& step, const std::string& app, const std::string& pipeline,
+                      std::size_t sample, SqlParams& params);
 
 // One row, one column: {"runs": [...], "failure_rate": x, "funnel": [...]}
 // for `pipeline` (and `app` when not empty) over [since, until) in buckets

@@ -43,8 +43,7 @@ void add_security_headers(http::fields& h) {
 }
 
 Timestamp wall_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now());
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
 }  // namespace
@@ -118,8 +117,7 @@ asio::awaitable<void> ExplorerSession::watch_peer() {
   std::array<char, 512> sink;
   for (;;) {
     // On the socket, not the stream: the stream's write deadline must not end this read.
-    auto [ec, n] =
-        co_await stream_.socket().async_read_some(asio::buffer(sink), kAsTuple);
+    auto [ec, n] = co_await stream_.socket().async_read_some(asio::buffer(sink), kAsTuple);
     if (ec) break;
   }
   peer_closed_ = true;
@@ -131,12 +129,12 @@ asio::awaitable<void> ExplorerSession::stream(const StreamPlan& plan, unsigned v
   auto self = shared_from_this();
   std::weak_ptr<ExplorerSession> weak = self;
   auto executor = stream_.get_executor();
-  auto subscription = context_.hub.subscribe(plan.filter, config->explorer_max_streams,
-                                             [weak, executor] {
-                                               asio::post(executor, [weak] {
-                                                 if (auto s = weak.lock()) s->wake_.cancel();
-                                               });
-                                             });
+  auto subscription =
+      context_.hub.subscribe(plan.filter, config->explorer_max_streams, [weak, executor] {
+        asio::post(executor, [weak] {
+          if (auto s = weak.lock()) s->wake_.cancel();
+        });
+      });
   if (subscription == nullptr) {
     context_.metrics.count_request(ExplorerEndpoint::kStream, ExplorerOutcome::kBusy);
     ApiReply busy = error_reply(Errc::kBusy,
@@ -161,8 +159,7 @@ asio::awaitable<void> ExplorerSession::stream(const StreamPlan& plan, unsigned v
   auto [header_ec, header_bytes] = co_await http::async_write_header(stream_, serializer, kAsTuple);
   stream_.expires_never();
   if (header_ec) co_return;
-  asio::co_spawn(executor, watch_peer(),
-                 [self](std::exception_ptr e) { self->log_exception(e); });
+  asio::co_spawn(executor, watch_peer(), [self](std::exception_ptr e) { self->log_exception(e); });
   // The comment tells the client the subscription is in place.
   const std::string hello = ": subscribed\nretry: 2000\n\n";
   const std::string ping = ": ping\n\n";
@@ -223,18 +220,17 @@ asio::awaitable<void> ExplorerSession::run() {
     const bool has_body = header_parser.content_length().value_or(0) > 0 || header_parser.chunked();
     if (!host_allowed(header[http::field::host])) {
       // Before the body is read: the connection then closes (its body is unread).
-      ApiReply forbidden =
-          error_reply(Errc::kForbidden,
-                      "Host '" + std::string(header[http::field::host]) +
-                          "' is not this machine; use an IP address or localhost",
-                      "Host");
+      ApiReply forbidden = error_reply(Errc::kForbidden,
+                                       "Host '" + std::string(header[http::field::host]) +
+                                           "' is not this machine; use an IP address or localhost",
+                                       "Host");
       co_await respond(forbidden, version, keep_alive && !has_body, head);
       if (has_body || !keep_alive) break;
       continue;
     }
-    ApiReply too_large = error_reply(
-        Errc::kBodyTooLarge,
-        "the request body is larger than " + std::to_string(kExplorerMaxBodyBytes) + " bytes");
+    ApiReply too_large =
+        error_reply(Errc::kBodyTooLarge, "the request body is larger than " +
+                                             std::to_string(kExplorerMaxBodyBytes) + " bytes");
     if (header_parser.content_length().value_or(0) > kExplorerMaxBodyBytes) {
       co_await respond(too_large, version, false, head);
       break;

@@ -84,10 +84,10 @@ class ExplorerSession : public Session, public std::enable_shared_from_this<Expl
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer wake_;  // strand: a stream's wait for events or its next ping
   std::uint64_t registry_id_ = 0;
-  bool idle_ = true;         // strand: waiting for a request's first bytes
-  bool streaming_ = false;   // strand: in stream()
-  bool stopping_ = false;    // strand: shutdown() was called
-  bool peer_closed_ = false; // strand: the streaming client closed its side
+  bool idle_ = true;          // strand: waiting for a request's first bytes
+  bool streaming_ = false;    // strand: in stream()
+  bool stopping_ = false;     // strand: shutdown() was called
+  bool peer_closed_ = false;  // strand: the streaming client closed its side
 };
 
 }  // namespace xrayd

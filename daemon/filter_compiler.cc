@@ -86,36 +86,52 @@ constexpr std::array kEvaluationFields = {
 
 std::span<const Field> fields_of(QueryTarget target) {
   switch (target) {
-    case QueryTarget::kExecutions: return kExecutionFields;
-    case QueryTarget::kSteps: return kStepFields;
-    case QueryTarget::kEvaluations: return kEvaluationFields;
+    case QueryTarget::kExecutions:
+      return kExecutionFields;
+    case QueryTarget::kSteps:
+      return kStepFields;
+    case QueryTarget::kEvaluations:
+      return kEvaluationFields;
   }
   return {};
 }
 
 const char* type_name(FieldType t) {
   switch (t) {
-    case FieldType::kText: return "text";
-    case FieldType::kInteger: return "an integer";
-    case FieldType::kNumber: return "a number";
-    case FieldType::kTimestamp: return "a timestamp";
-    case FieldType::kBoolean: return "a boolean";
-    case FieldType::kReasons: return "an array of strings";
-    case FieldType::kJson: return "JSON";
+    case FieldType::kText:
+      return "text";
+    case FieldType::kInteger:
+      return "an integer";
+    case FieldType::kNumber:
+      return "a number";
+    case FieldType::kTimestamp:
+      return "a timestamp";
+    case FieldType::kBoolean:
+      return "a boolean";
+    case FieldType::kReasons:
+      return "an array of strings";
+    case FieldType::kJson:
+      return "JSON";
   }
   return "a value";
 }
 
 const char* kind_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -141,29 +157,36 @@ struct OpName {
   Op op;
 };
 constexpr std::array kOps = {
-    OpName{"eq", Op::kEq},         OpName{"ne", Op::kNe},    OpName{"gt", Op::kGt},
-    OpName{"gte", Op::kGte},       OpName{"lt", Op::kLt},    OpName{"lte", Op::kLte},
-    OpName{"in", Op::kIn},         OpName{"exists", Op::kExists},
-    OpName{"contains", Op::kContains},
+    OpName{"eq", Op::kEq},   OpName{"ne", Op::kNe},         OpName{"gt", Op::kGt},
+    OpName{"gte", Op::kGte}, OpName{"lt", Op::kLt},         OpName{"lte", Op::kLte},
+    OpName{"in", Op::kIn},   OpName{"exists", Op::kExists}, OpName{"contains", Op::kContains},
 };
 constexpr std::string_view kOpList = "eq, ne, gt, gte, lt, lte, in, exists, contains";
 
 std::string_view sql_comparison(Op op) {
   switch (op) {
-    case Op::kEq: return " = ";
-    case Op::kNe: return " <> ";
-    case Op::kGt: return " > ";
-    case Op::kGte: return " >= ";
-    case Op::kLt: return " < ";
-    case Op::kLte: return " <= ";
-    default: return " = ";
+    case Op::kEq:
+      return " = ";
+    case Op::kNe:
+      return " <> ";
+    case Op::kGt:
+      return " > ";
+    case Op::kGte:
+      return " >= ";
+    case Op::kLt:
+      return " < ";
+    case Op::kLte:
+      return " <= ";
+    default:
+      return " = ";
   }
 }
 
 // Every string and key in `v` can be stored by PostgreSQL (jsonb refuses U+0000).
 bool storable(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return is_storable_text(v.get_string());
+    case json::kind::string:
+      return is_storable_text(v.get_string());
     case json::kind::array:
       for (const auto& e : v.get_array()) {
         if (!storable(e)) return false;
@@ -174,8 +197,10 @@ bool storable(const json::value& v) {
         if (!is_storable_text(kv.key()) || !storable(kv.value())) return false;
       }
       return true;
-    case json::kind::double_: return std::isfinite(v.get_double());
-    default: return true;
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    default:
+      return true;
   }
 }
 
@@ -189,17 +214,18 @@ class Compiler {
  public:
   Compiler(QueryTarget target, SqlParams& params) : target_(target), params_(params) {}
 
-  boost::system::result<std::string, InputError> expr(const json::value& v,
-                                                      const std::string& at, std::size_t depth) {
+  boost::system::result<std::string, InputError> expr(const json::value& v, const std::string& at,
+                                                      std::size_t depth) {
     if (depth > kMaxFilterDepth) {
       return bad(at, "the filter is nested deeper than " + std::to_string(kMaxFilterDepth) +
                          " levels of and/or/not");
     }
     const json::object* o = v.if_object();
     if (o == nullptr) {
-      return bad(at, "expected a filter object ({\"and\": [...]}, {\"or\": [...]}, "
-                     "{\"not\": ...} or {\"path\", \"op\", \"value\"}), got " +
-                         std::string(kind_name(v)));
+      return bad(at,
+                 "expected a filter object ({\"and\": [...]}, {\"or\": [...]}, "
+                 "{\"not\": ...} or {\"path\", \"op\", \"value\"}), got " +
+                     std::string(kind_name(v)));
     }
     if (o->contains("and") || o->contains("or")) {
       const bool is_and = o->contains("and");
@@ -253,8 +279,8 @@ class Compiler {
       }
     }
     if (++leaves_ > kMaxFilterLeaves) {
-      return bad(at, "the filter holds more than " + std::to_string(kMaxFilterLeaves) +
-                         " comparisons");
+      return bad(at,
+                 "the filter holds more than " + std::to_string(kMaxFilterLeaves) + " comparisons");
     }
     const json::value* path_v = o.if_contains("path");
     if (path_v == nullptr) {
@@ -274,10 +300,10 @@ class Compiler {
       if (op_name != nullptr && *op_name == candidate.name) op = candidate.op;
     }
     if (!op) {
-      return bad(at + ".op", "unknown operator " +
-                                 (op_name != nullptr ? quote(*op_name)
-                                                     : std::string(kind_name(*op_v))) +
-                                 "; expected one of " + std::string(kOpList));
+      return bad(at + ".op",
+                 "unknown operator " +
+                     (op_name != nullptr ? quote(*op_name) : std::string(kind_name(*op_v))) +
+                     "; expected one of " + std::string(kOpList));
     }
     const json::value* value = o.if_contains("value");
     const std::string value_at = at + ".value";
@@ -313,8 +339,8 @@ class Compiler {
         }
         r.keys.emplace_back(key);
         if (r.keys.size() > kMaxPathKeys) {
-          return bad(at, "path " + quote(path) + " is deeper than " +
-                             std::to_string(kMaxPathKeys) + " keys");
+          return bad(at, "path " + quote(path) + " is deeper than " + std::to_string(kMaxPathKeys) +
+                             " keys");
         }
         if (next == std::string_view::npos) break;
         rest = rest.substr(next + 1);
@@ -351,16 +377,17 @@ class Compiler {
         return true;
       case FieldType::kTimestamp: {
         std::optional<Timestamp> t;
-        if (Timestamp parsed{}; v.is_string() && parse_rfc3339(v.get_string(), parsed) ==
-                                                     TimeFault::kNone) {
+        if (Timestamp parsed{};
+            v.is_string() && parse_rfc3339(v.get_string(), parsed) == TimeFault::kNone) {
           t = parsed;
         } else if (v.is_int64()) {
           t = parse_time_text(std::to_string(v.get_int64()));
         }
         if (!t) {
-          error = bad(at, "expected an RFC 3339 timestamp (2026-11-22T10:00:00.123Z) or integer "
-                          "epoch milliseconds in years 0001..9999, got " +
-                              (v.is_string() ? quote(v.get_string()) : std::string(kind_name(v))));
+          error = bad(at,
+                      "expected an RFC 3339 timestamp (2026-11-22T10:00:00.123Z) or integer "
+                      "epoch milliseconds in years 0001..9999, got " +
+                          (v.is_string() ? quote(v.get_string()) : std::string(kind_name(v))));
           return false;
         }
         sql = "(timestamptz 'epoch' + " + params_.add(std::to_string(epoch_micros(*t)), "bigint") +
@@ -371,7 +398,8 @@ class Compiler {
         if (!v.is_bool()) break;
         sql = params_.add(v.get_bool() ? "true" : "false", "boolean");
         return true;
-      default: break;
+      default:
+        break;
     }
     error = bad(at, std::string("expected ") + type_name(type) + ", got " + kind_name(v));
     return false;
@@ -398,12 +426,14 @@ class Compiler {
         if (!value.is_string()) {
           return bad(value_at, std::string("expected a string, got ") + kind_name(value));
         }
-        return "(EXISTS (SELECT 1 FROM unnest(" + col + ") AS r(reason) WHERE strpos(lower(reason), "
-               "lower(" + params_.add(std::string(value.get_string()), "text") + ")) > 0))";
+        return "(EXISTS (SELECT 1 FROM unnest(" + col +
+               ") AS r(reason) WHERE strpos(lower(reason), "
+               "lower(" +
+               params_.add(std::string(value.get_string()), "text") + ")) > 0))";
       }
       if (op == Op::kExists) {
-        if (!value.is_bool()) return bad(value_at, std::string("expected true or false, got ") +
-                                                       kind_name(value));
+        if (!value.is_bool())
+          return bad(value_at, std::string("expected true or false, got ") + kind_name(value));
         return std::string("(cardinality(") + col + (value.get_bool() ? ") > 0)" : ") = 0)");
       }
       if (op == Op::kEq || op == Op::kNe) {
@@ -413,8 +443,8 @@ class Compiler {
           for (const auto& e : *a) strings = strings && e.is_string();
         }
         if (!strings) {
-          return bad(value_at, std::string("expected an array of strings, got ") +
-                                   kind_name(value));
+          return bad(value_at,
+                     std::string("expected an array of strings, got ") + kind_name(value));
         }
         const std::string list = "ARRAY(SELECT x.t FROM jsonb_array_elements_text(" +
                                  params_.add(json::serialize(value), "jsonb") +
@@ -493,8 +523,10 @@ class Compiler {
       return params_.add(json::serialize(v), "jsonb");
     };
     switch (op) {
-      case Op::kEq: return "(" + x + " IS NOT NULL AND " + x + " = " + jsonb(value) + ")";
-      case Op::kNe: return "(" + x + " IS NULL OR " + x + " <> " + jsonb(value) + ")";
+      case Op::kEq:
+        return "(" + x + " IS NOT NULL AND " + x + " = " + jsonb(value) + ")";
+      case Op::kNe:
+        return "(" + x + " IS NULL OR " + x + " <> " + jsonb(value) + ")";
       case Op::kGt:
       case Op::kGte:
       case Op::kLt:
@@ -509,8 +541,7 @@ class Compiler {
           return "(CASE WHEN jsonb_typeof(" + x + ") = 'string' THEN (" + x + " #>> '{}')" + cmp +
                  params_.add(std::string(value.get_string()), "text") + " ELSE false END)";
         }
-        return bad(value_at, std::string("expected a number or a string, got ") +
-                                 kind_name(value));
+        return bad(value_at, std::string("expected a number or a string, got ") + kind_name(value));
       }
       case Op::kIn: {
         const json::array* a = value.if_array();
@@ -540,9 +571,13 @@ class Compiler {
         if (value.is_string()) {
           const std::string s = params_.add(std::string(value.get_string()), "text");
           return "(CASE jsonb_typeof(" + x + ") WHEN 'string' THEN strpos(lower(" + x +
-                 " #>> '{}'), lower(" + s + ")) > 0 WHEN 'array' THEN EXISTS (SELECT 1 FROM "
-                 "jsonb_array_elements(" + x + ") AS el(v) WHERE jsonb_typeof(el.v) = 'string' "
-                 "AND strpos(lower(el.v #>> '{}'), lower(" + s + ")) > 0) ELSE false END)";
+                 " #>> '{}'), lower(" + s +
+                 ")) > 0 WHEN 'array' THEN EXISTS (SELECT 1 FROM "
+                 "jsonb_array_elements(" +
+                 x +
+                 ") AS el(v) WHERE jsonb_typeof(el.v) = 'string' "
+                 "AND strpos(lower(el.v #>> '{}'), lower(" +
+                 s + ")) > 0) ELSE false END)";
         }
         // A number or a boolean: equal to the value, or an element of an array equal to it.
         json::array wrapped{value};

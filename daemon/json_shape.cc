@@ -11,19 +11,25 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::string_view, 6> kTypeNames = {"object", "array",  "string",
+constexpr std::array<std::string_view, 6> kTypeNames = {"object", "array",   "string",
                                                         "number", "boolean", "null"};
 
 unsigned type_bit(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::object: return 1u << 0;
-    case json::kind::array: return 1u << 1;
-    case json::kind::string: return 1u << 2;
+    case json::kind::object:
+      return 1u << 0;
+    case json::kind::array:
+      return 1u << 1;
+    case json::kind::string:
+      return 1u << 2;
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return 1u << 3;
-    case json::kind::bool_: return 1u << 4;
-    case json::kind::null: return 1u << 5;
+    case json::kind::double_:
+      return 1u << 3;
+    case json::kind::bool_:
+      return 1u << 4;
+    case json::kind::null:
+      return 1u << 5;
   }
   return 0;
 }
@@ -71,8 +77,8 @@ void JsonShape::add(std::size_t section, std::string_view json_text, std::uint64
     if (item.depth >= kMaxDepth) continue;
     if (const json::object* o = item.value->if_object()) {
       for (const auto& kv : *o) {
-        std::string path = item.path.empty() ? std::string(kv.key())
-                                             : item.path + "." + std::string(kv.key());
+        std::string path =
+            item.path.empty() ? std::string(kv.key()) : item.path + "." + std::string(kv.key());
         stack.push_back({&kv.value(), std::move(path), item.depth + 1});
       }
     } else if (const json::array* a = item.value->if_array()) {

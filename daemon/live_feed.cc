@@ -1,14 +1,13 @@
 #include "daemon/live_feed.h"
 
+#include <algorithm>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <algorithm>
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <sys/eventfd.h>
 
 #include "daemon/check.h"
 #include "daemon/commit_notice.h"
@@ -56,9 +55,9 @@ void LiveFeed::wait(int fd, std::chrono::milliseconds timeout) {
 std::unique_ptr<PgConnection> LiveFeed::connect() {
   auto conn = PgConnection::connect(options_.conninfo, "xrayd-live-feed");
   PgResult<void> ready =
-      conn ? (*conn)->exec("SET statement_timeout = " +
-                           std::to_string(options_.statement_timeout.count()) +
-                           "; SET default_transaction_read_only = on; LISTEN " + kCommitChannel)
+      conn ? (*conn)->exec(
+                 "SET statement_timeout = " + std::to_string(options_.statement_timeout.count()) +
+                 "; SET default_transaction_read_only = on; LISTEN " + kCommitChannel)
            : PgResult<void>(conn.error());
   if (!ready) {
     log_.warn("live-feed", "cannot LISTEN on PostgreSQL: ", ready.error().client_message());
@@ -83,8 +82,7 @@ bool LiveFeed::publish(PgConnection& conn,
       metrics_.count_request(ExplorerEndpoint::kLiveFeed, rows.error().retryable()
                                                               ? ExplorerOutcome::kUnavailable
                                                               : ExplorerOutcome::kFailed);
-      log_.warn("live-feed", "cannot fetch committed executions: ",
-                rows.error().client_message());
+      log_.warn("live-feed", "cannot fetch committed executions: ", rows.error().client_message());
       return false;
     }
     metrics_.count_request(ExplorerEndpoint::kLiveFeed, ExplorerOutcome::kOk);
@@ -99,7 +97,8 @@ bool LiveFeed::publish(PgConnection& conn,
       // One data line: JSON text has raw line breaks only between tokens,
       // where a space means the same.
       std::string json(item.substr(0, item.size() - 1));
-      std::replace_if(json.begin(), json.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+      std::replace_if(
+          json.begin(), json.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
       event->append(json);
       event->append(", \"execution_url\" : \"").append(execution_url(app, id)).append("\"}\n\n");
       hub_.publish(app, rows->get(r, 3), event);

@@ -1,9 +1,8 @@
 #include "daemon/query_pool.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <exception>
+#include <pthread.h>
 
 #include "daemon/check.h"
 
@@ -97,12 +96,10 @@ void QueryPool::call(Job& job, PgConnection* conn, JobStatus status) {
 }
 
 std::unique_ptr<PgConnection> QueryPool::connect(Worker& worker) {
-  auto conn =
-      PgConnection::connect(options_.conninfo, "xrayd-query-" + std::to_string(worker.id));
-  PgResult<void> ready = conn ? (*conn)->exec(
-                                    "SET statement_timeout = " +
-                                    std::to_string(options_.statement_timeout.count()) +
-                                    "; SET default_transaction_read_only = on")
+  auto conn = PgConnection::connect(options_.conninfo, "xrayd-query-" + std::to_string(worker.id));
+  PgResult<void> ready = conn ? (*conn)->exec("SET statement_timeout = " +
+                                              std::to_string(options_.statement_timeout.count()) +
+                                              "; SET default_transaction_read_only = on")
                               : PgResult<void>(conn.error());
   if (!ready) {
     log_.warn("query[" + std::to_string(worker.id) + "]",

@@ -42,7 +42,8 @@ std::string_view content_type_for(std::string_view path) {
     if (ext.size() != suffix.size()) continue;
     bool same = true;
     for (std::size_t i = 0; i < ext.size(); ++i) {
-      const char c = ext[i] >= 'A' && ext[i] <= 'Z' ? static_cast<char>(ext[i] - 'A' + 'a') : ext[i];
+      const char c =
+          ext[i] >= 'A' && ext[i] <= 'Z' ? static_cast<char>(ext[i] - 'A' + 'a') : ext[i];
       same = same && c == suffix[i];
     }
     if (same) return type;

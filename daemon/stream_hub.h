@@ -45,8 +45,8 @@ class StreamSubscriber {
 
   struct Batch {
     std::vector<std::shared_ptr<const std::string>> events;  // SSE text, oldest first
-    std::uint64_t dropped = 0;  // events lost since the last take()
-    bool gap = false;           // events may have been lost uncounted (the feed reconnected)
+    std::uint64_t dropped = 0;                               // events lost since the last take()
+    bool gap = false;  // events may have been lost uncounted (the feed reconnected)
   };
 
   StreamSubscriber(StreamFilter filter, std::function<void()> wake)

@@ -85,9 +85,9 @@ std::string format_rfc3339_ms(Timestamp t) {
   const auto ms = duration_cast<milliseconds>(t - day).count();
   char text[64];
   std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", int(date.year()),
-                unsigned(date.month()), unsigned(date.day()), static_cast<long long>(ms / 3'600'000),
-                static_cast<long long>(ms / 60'000 % 60), static_cast<long long>(ms / 1000 % 60),
-                static_cast<long long>(ms % 1000));
+                unsigned(date.month()), unsigned(date.day()),
+                static_cast<long long>(ms / 3'600'000), static_cast<long long>(ms / 60'000 % 60),
+                static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000));
   return text;
 }
 

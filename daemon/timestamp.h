@@ -20,9 +20,8 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 // Years 0001..9999: what RFC 3339 can spell and what the encoder prints with
 // four-digit years (snapshot.h invariant 4).
 inline constexpr Timestamp kMinTimestamp{std::chrono::sys_days{std::chrono::year{1} / 1 / 1}};
-inline constexpr Timestamp kMaxTimestamp{
-    std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} + std::chrono::days{1} -
-    std::chrono::microseconds{1}};
+inline constexpr Timestamp kMaxTimestamp{std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} +
+                                         std::chrono::days{1} - std::chrono::microseconds{1}};
 
 enum class TimeFault { kNone, kSyntax, kNotADate, kOutOfRange };
 

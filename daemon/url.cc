@@ -109,8 +109,10 @@ boost::system::result<ParsedTarget, xray::InputError> parse_target(std::string_v
   std::string_view query =
       question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   // A fragment never reaches a server, but a hand-written one must not become a value.
-  if (const auto hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
-  if (path.empty() || path.front() != '/') return bad("path", "the request target must start with /");
+  if (const auto hash = query.find('#'); hash != std::string_view::npos)
+    query = query.substr(0, hash);
+  if (path.empty() || path.front() != '/')
+    return bad("path", "the request target must start with /");
   while (!path.empty()) {
     path.remove_prefix(1);
     const auto slash = path.find('/');
@@ -135,8 +137,8 @@ boost::system::result<ParsedTarget, xray::InputError> parse_target(std::string_v
     }
     auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!value) {
-      return bad(*name, "parameter " + *name +
-                            " holds a malformed percent-escape, invalid UTF-8 or NUL");
+      return bad(*name,
+                 "parameter " + *name + " holds a malformed percent-escape, invalid UTF-8 or NUL");
     }
     out.params.emplace_back(std::move(*name), std::move(*value));
   }
