@@ -288,8 +288,21 @@ boost::system::result<LoadedConfig, InputError> load_config(int argc, const char
   po::variables_map from_flags;
   po::variables_map from_env;
   po::variables_map from_file;
+  // "--explorer-listen=" means an empty value (it disables the explorer), but
+  // program_options refuses "=" followed by nothing; pass it as "--name" "".
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
+        arg.find('=') == arg.size() - 1) {
+      args.push_back(arg.substr(0, arg.size() - 1));
+      args.emplace_back();
+    } else {
+      args.push_back(std::move(arg));
+    }
+  }
   try {
-    po::store(po::command_line_parser(argc, argv).options(flags).positional(positional).run(),
+    po::store(po::command_line_parser(args).options(flags).positional(positional).run(),
               from_flags);
   } catch (const po::error& e) {
     return config_error(std::string("command line: ") + e.what());

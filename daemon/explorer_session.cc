@@ -187,8 +187,27 @@ asio::awaitable<void> ExplorerSession::stream(const StreamPlan& plan, unsigned v
   streaming_ = false;
 }
 
+asio::awaitable<void> ExplorerSession::lingering_close() {
+  // Closing with unread input would reset the connection, and the client
+  // could lose the answer before reading it: stop sending, then read and drop
+  // what it still sends, for a bounded time and number of bytes.
+  constexpr std::chrono::seconds kLinger{2};
+  constexpr std::size_t kLingerBytes = 1 << 20;
+  beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  std::array<char, 16 * 1024> sink;
+  std::size_t left = kLingerBytes;
+  stream_.expires_after(kLinger);
+  while (left > 0) {
+    auto [read_ec, n] = co_await stream_.async_read_some(asio::buffer(sink), kAsTuple);
+    if (read_ec) break;
+    left -= std::min(left, n);
+  }
+}
+
 asio::awaitable<void> ExplorerSession::run() {
   bool first = true;
+  bool unread_input = false;  // the client may still be sending what we did not read
   for (;;) {
     auto config = context_.config.get();
     if (stopping_) break;
@@ -210,6 +229,7 @@ asio::awaitable<void> ExplorerSession::run() {
       ApiReply malformed =
           error_reply(Errc::kBadRequest, "malformed HTTP request: " + read_ec.message());
       co_await respond(malformed, 11, false, false);
+      unread_input = true;
       break;
     }
     const auto received = Clock::now();
@@ -225,7 +245,10 @@ asio::awaitable<void> ExplorerSession::run() {
                                            "' is not this machine; use an IP address or localhost",
                                        "Host");
       co_await respond(forbidden, version, keep_alive && !has_body, head);
-      if (has_body || !keep_alive) break;
+      if (has_body || !keep_alive) {
+        unread_input = has_body;
+        break;
+      }
       continue;
     }
     ApiReply too_large =
@@ -233,6 +256,7 @@ asio::awaitable<void> ExplorerSession::run() {
                                              std::to_string(kExplorerMaxBodyBytes) + " bytes");
     if (header_parser.content_length().value_or(0) > kExplorerMaxBodyBytes) {
       co_await respond(too_large, version, false, head);
+      unread_input = true;
       break;
     }
     std::string body;
@@ -247,6 +271,7 @@ asio::awaitable<void> ExplorerSession::run() {
           co_await http::async_read(stream_, buffer_, body_parser, kAsTuple);
       if (body_ec == http::error::body_limit) {
         co_await respond(too_large, version, false, head);
+        unread_input = true;
         break;
       }
       if (body_ec) break;
@@ -293,6 +318,7 @@ asio::awaitable<void> ExplorerSession::run() {
     if (!co_await respond(reply, version, keep_alive, head)) break;
     if (!keep_alive || stopping_) break;
   }
+  if (unread_input) co_await lingering_close();
   beast::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   stream_.close();

@@ -67,6 +67,9 @@ class ExplorerSession : public Session, public std::enable_shared_from_this<Expl
 
  private:
   boost::asio::awaitable<void> run();
+  // Strand: half-closes, then reads and drops input until EOF, a byte cap or a
+  // short deadline, so an answer given before the body was read reaches the client.
+  boost::asio::awaitable<void> lingering_close();
   // Strand: writes `reply` (its body is consumed); false when the connection
   // failed. `reply` must outlive the co_await (a named local of the caller).
   boost::asio::awaitable<bool> respond(ApiReply& reply, unsigned version, bool keep_alive,

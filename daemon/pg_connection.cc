@@ -80,6 +80,28 @@ std::string_view PgRows::get(std::size_t row, std::size_t column) const {
   return {PQgetvalue(result_, r, c), static_cast<std::size_t>(PQgetlength(result_, r, c))};
 }
 
+PgRows PgRows::make_for_test(std::size_t columns,
+                             const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  PGresult* result = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
+  std::vector<PGresAttDesc> attributes(columns);
+  std::vector<std::string> names;
+  for (std::size_t c = 0; c < columns; ++c) names.push_back("c" + std::to_string(c));
+  for (std::size_t c = 0; c < columns; ++c) {
+    attributes[c] = PGresAttDesc{names[c].data(), 0, 0, 0, 25 /* text */, -1, -1};
+  }
+  PQsetResultAttrs(result, static_cast<int>(columns), attributes.data());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    for (std::size_t c = 0; c < columns; ++c) {
+      const auto& cell = rows[r][c];
+      // A length of -1 makes the cell NULL.
+      PQsetvalue(result, static_cast<int>(r), static_cast<int>(c),
+                 cell ? const_cast<char*>(cell->c_str()) : nullptr,
+                 cell ? static_cast<int>(cell->size()) : -1);
+    }
+  }
+  return PgRows(result);
+}
+
 PgCanceler::~PgCanceler() { PQfreeCancel(cancel_); }
 
 bool PgCanceler::cancel() {

@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +67,11 @@ class PgRows {
   bool is_null(std::size_t row, std::size_t column) const;
   // The value's text; empty for NULL. Valid while this PgRows lives.
   std::string_view get(std::size_t row, std::size_t column) const;
+
+  // Rows built without a server (libpq can make a result client-side), for
+  // tests of code that renders rows; nullopt cells are NULL.
+  static PgRows make_for_test(std::size_t columns,
+                              const std::vector<std::vector<std::optional<std::string>>>& rows);
 
  private:
   pg_result* result_;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/budget.h"
+#include "daemon/commit_notice.h"
 #include "daemon/config.h"
 #include "daemon/errors.h"
 #include "daemon/log.h"
@@ -360,6 +362,71 @@ TEST_F(WriterTest, PoisonRecordFailsAloneAndTheWriterCarriesOn) {
   ASSERT_TRUE(acks_.wait_for(31, 10s));
   EXPECT_FALSE(acks_.of("shop/after").at(0).error);
   EXPECT_EQ(count("executions"), 30);
+}
+
+// Collects what a LISTENing session receives on the commit channel.
+class CommitListener {
+ public:
+  explicit CommitListener(const std::string& conninfo) {
+    auto conn = PgConnection::connect(conninfo, "test-listener");
+    EXPECT_TRUE(conn.has_value());
+    if (!conn) return;
+    conn_ = std::move(*conn);
+    EXPECT_TRUE(conn_->exec(std::string("LISTEN ") + kCommitChannel).has_value());
+  }
+  // Reads notices until `ids` (app/id keys) were all named, or `timeout`.
+  std::vector<std::string> payloads_until(std::size_t ids, Clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (named_.size() < ids && Clock::now() < deadline) {
+      auto notes = conn_->take_notifications();
+      if (!notes) break;
+      for (const auto& n : *notes) {
+        payloads_.push_back(n.payload);
+        for (const auto& [app, id] : parse_commit_notice(n.payload))
+          named_.push_back(app + "/" + id);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return payloads_;
+  }
+  const std::vector<std::string>& named() const { return named_; }
+
+ private:
+  std::unique_ptr<PgConnection> conn_;
+  std::vector<std::string> payloads_;
+  std::vector<std::string> named_;
+};
+
+TEST_F(WriterTest, NotifiesTheWinnersOfEachCommittedBatchInChunks) {
+  pg().query("ALTER TABLE executions ADD CONSTRAINT poison CHECK (pipeline <> 'poison')");
+  CommitListener listener(pg().conninfo());
+  // One batch of long ids, so that its winners need several notices (each
+  // under NOTIFY's 8000-byte limit).
+  std::set<std::string> committed;
+  for (int i = 0; i < 120; ++i) {
+    const std::string id = std::string(190, 'x') + "\"" + std::to_string(i);
+    push(make_record("shop", id, "completed", 1, 0));
+    committed.insert("shop/" + id);
+  }
+  push(make_record("shop", "final", "completed", 1, 0));
+  committed.insert("shop/final");
+  start_writer();
+  ASSERT_TRUE(acks_.wait_for(121, 30s));
+  EXPECT_EQ(value(metrics_.batches), 1u);
+  // Neither a rejected snapshot nor a running one that loses to a stored
+  // final one is a winner.
+  push(make_record("shop", "rejected", "completed", 1, 0, "poison"));
+  push(make_record("shop", "final", "running", 1, 0));
+  ASSERT_TRUE(acks_.wait_for(123, 10s));
+  push(make_record("shop", "last", "completed", 1, 0));
+  ASSERT_TRUE(acks_.wait_for(124, 10s));
+  committed.insert("shop/last");
+  const auto payloads = listener.payloads_until(committed.size(), 10s);
+  EXPECT_GT(payloads.size(), 3u) << "the big batch's winners span several notices";
+  for (const auto& p : payloads) EXPECT_LT(p.size(), 8000u);
+  std::multiset<std::string> named(listener.named().begin(), listener.named().end());
+  EXPECT_EQ(std::set<std::string>(named.begin(), named.end()), committed);
+  EXPECT_EQ(named.size(), committed.size()) << "each committed execution once";
 }
 
 TEST_F(WriterTest, RowThatFailsCopyFailsAlone) {

@@ -140,6 +140,33 @@ HttpReply HttpClient::read_reply(std::chrono::milliseconds timeout) {
   return reply;
 }
 
+std::string HttpClient::read_until(const std::string& needle, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  char buf[65536];
+  while (pending_.find(needle) == std::string::npos && fd_ >= 0) {
+    ssize_t n = read_some(fd_, buf, sizeof buf, deadline);
+    if (n <= 0) {
+      if (n == 0) close();
+      break;
+    }
+    pending_.append(buf, static_cast<std::size_t>(n));
+  }
+  std::string out;
+  out.swap(pending_);
+  return out;
+}
+
+HttpReply HttpClient::request(const std::string& method, const std::string& target,
+                              const std::string& headers, const std::string& body,
+                              std::chrono::milliseconds timeout) {
+  std::string text = method + " " + target + " HTTP/1.1\r\n" + headers;
+  if (!body.empty() || method == "POST") {
+    text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  if (!send_raw(text + "\r\n" + body)) return {};
+  return read_reply(timeout);
+}
+
 HttpReply HttpClient::post(const std::string& target, const std::string& content_type,
                            const std::string& body, std::chrono::milliseconds timeout) {
   std::string request = "POST " + target +

@@ -36,6 +36,14 @@ class HttpClient {
   bool send_raw(const std::string& bytes);
   // Reads one response after send_raw.
   HttpReply read_reply(std::chrono::milliseconds timeout);
+  // Reads raw bytes (a streamed response, Server-Sent Events) until what was
+  // read since the last call contains `needle` or `timeout` passes; returns
+  // everything read since the last call.
+  std::string read_until(const std::string& needle, std::chrono::milliseconds timeout);
+  // A request with extra header lines ("Name: value\r\n" each).
+  HttpReply request(const std::string& method, const std::string& target,
+                    const std::string& headers, const std::string& body,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // True if the server closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
   // Connects if not connected; false if the connection was refused.

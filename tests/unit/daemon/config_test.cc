@@ -118,5 +118,37 @@ TEST_F(ConfigTest, ReloadCopiesOnlyReloadableOptions) {
   EXPECT_EQ(restart[0], "writers");
 }
 
+TEST_F(ConfigTest, ExplorerOptionsHaveTheirDefaultsAndCanBeSet) {
+  auto defaults = load({});
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->config.explorer_listen, "127.0.0.1:4001");
+  EXPECT_EQ(defaults->config.query_connections, 2u);
+  EXPECT_EQ(defaults->config.query_postgres, "");
+  EXPECT_EQ(defaults->config.query_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(defaults->config.query_max_rows, 500u);
+  EXPECT_EQ(defaults->config.explorer_max_streams, 32u);
+  auto set = load({"--explorer-listen=", "--query-connections=4", "--query-timeout=250ms"},
+                  {"XRAYD_QUERY_POSTGRES=host=/tmp dbname=replica", "XRAYD_QUERY_MAX_ROWS=50",
+                   "XRAYD_EXPLORER_MAX_STREAMS=3"});
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->config.explorer_listen, "");
+  EXPECT_EQ(set->config.query_connections, 4u);
+  EXPECT_EQ(set->config.query_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(set->config.query_postgres, "host=/tmp dbname=replica");
+  EXPECT_EQ(set->config.query_max_rows, 50u);
+  EXPECT_EQ(set->config.explorer_max_streams, 3u);
+  EXPECT_FALSE(load({"--query-timeout=0"}));
+  EXPECT_FALSE(load({"--query-connections=0"}));
+  // Page size and stream count follow a reload; the rest needs a restart.
+  Config live;
+  Config fresh;
+  fresh.query_max_rows = 10;
+  fresh.query_connections = 5;
+  auto restart = apply_reloadable(fresh, live);
+  EXPECT_EQ(live.query_max_rows, 10u);
+  ASSERT_EQ(restart.size(), 1u);
+  EXPECT_EQ(restart[0], "query_connections");
+}
+
 }  // namespace
 }  // namespace xrayd
