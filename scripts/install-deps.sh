@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages xray needs to build, test and run.
-# Idempotent: only calls apt-get when something is missing.
+# Installs the Debian 12 packages xray needs to build, test and run, and the
+# browser test's npm package (playwright-core, from tests/browser's lock file).
+# Idempotent: only calls apt-get or npm when something is missing.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,7 +14,13 @@ PACKAGES=(
   procps psmisc
   systemd  # systemd-analyze verify and systemd-sysusers for the units test
   nginx jq linux-perf valgrind  # bench/run: the baseline HTTP server, its reports, profiles
+  chromium  # the dashboard's browser test (tests/browser)
 )
+# Node.js and npm drive the browser test; a machine that already has them
+# (e.g. a newer Node.js from elsewhere) keeps its own.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,4 +40,14 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian's postgresql package starts a cluster on port 5432; xray never uses it.
+
+# playwright-core for tests/browser, exactly as locked; it drives Debian's
+# Chromium and downloads no browser of its own.
+BROWSER_TEST=$(cd "$(dirname "$0")/.." && pwd)/tests/browser
+if [[ -f $BROWSER_TEST/package-lock.json ]] &&
+   [[ ! -f $BROWSER_TEST/node_modules/playwright-core/package.json ||
+      $BROWSER_TEST/package-lock.json -nt $BROWSER_TEST/node_modules/.package-lock.json ]]; then
+  echo "==> npm ci in tests/browser"
+  (cd "$BROWSER_TEST" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "==> dependencies present"
