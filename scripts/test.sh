@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs the whole test suite: installs dependencies, then
+# Sets up and runs the whole test suite: installs dependencies, checks the
+# formatting of every C++ file (scripts/format.sh), then
 #   1. Debug build with warnings as errors: unit + integration tests;
 #   2. ASan+UBSan build (jemalloc off): unit + integration tests;
 #   3. TSan build: the concurrent parts (writers, queue, budget, SDK sender,
@@ -11,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh test
+echo "==> formatting (clang-format 14)"
+bash scripts/format.sh
 
 JOBS=${JOBS:-2}
 export CTEST_OUTPUT_ON_FAILURE=1

@@ -22,7 +22,7 @@ DEMO_RUNS=${DEMO_RUNS:-60}
 TEST_SECONDS=${TEST_SECONDS:-120}
 
 for tool in node npm "$CHROMIUM"; do
-  command -v "$tool" >/dev/null || { echo "error: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "error: $tool not found (scripts/install-deps.sh test installs it)" >&2; exit 1; }
 done
 for bin in "$BUILD/xrayd" "$BUILD/examples/xray-demo"; do
   [[ -x $bin ]] || { echo "error: $bin not built" >&2; exit 1; }
