@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -98,6 +99,33 @@ void PgServer::start() {
                          ">" +
                          dir_ + "/initdb.log 2>&1"));
   start_again();
+  start_guard();
+}
+
+void PgServer::start_guard() const {
+  // Everything the child needs is prepared before fork(): after it, the child
+  // of a possibly multi-threaded process may only make async-signal-safe
+  // calls until it execs.
+  const std::string cleanup =
+      as_postgres(std::string(kBin) + "/pg_ctl -D " + dir_ + "/data -m immediate stop") +
+      "; rm -rf " + shell_quote(dir_);
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  if (child != 0) return;  // the parent, or fork failed (no guard then)
+  // Not holding the test's stdout/stderr open, so ctest does not wait for us.
+  int null_fd = ::open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+  }
+  // A new session: a signal sent to the test's process group does not end the guard.
+  ::setsid();
+  while (::getppid() == parent) ::sleep(1);
+  // The test binary is gone. After a normal exit its destructor already
+  // stopped the server and removed the folder, and this does nothing.
+  ::execl("/bin/sh", "sh", "-c", cleanup.c_str(), static_cast<char*>(nullptr));
+  ::_exit(127);
 }
 
 void PgServer::start_again() {

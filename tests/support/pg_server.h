@@ -6,7 +6,11 @@
 // Tests get a clean database with reset_database(), which drops and recreates
 // `xray` and applies the migrations, so each test starts from a clean schema.
 // stop_immediate()/start_again() are for outage tests. The destructor stops
-// the server and removes the folder. One thread (the test's) calls it.
+// the server and removes the folder. A test binary that dies without running
+// its destructors (SIGKILL from a ctest timeout, an abort) must not leave the
+// server behind: start() forks a small guard process that waits for the test
+// binary to end and then stops the server and removes the folder. One thread
+// (the test's) calls it.
 #pragma once
 
 #include <string>
@@ -43,6 +47,8 @@ class PgServer {
  private:
   std::string as_postgres(const std::string& command) const;
   void run_or_die(const std::string& command) const;
+  // Forks the guard described above.
+  void start_guard() const;
 
   std::string dir_;
   bool running_ = false;
