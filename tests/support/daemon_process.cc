@@ -9,6 +9,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 extern char** environ;
@@ -72,8 +73,14 @@ bool DaemonProcess::spawn(const std::string& conninfo, std::vector<std::string> 
   envp.push_back(nullptr);
   std::vector<int> inherited = inherited_;
 
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test binary killed by a ctest timeout must not leave its daemon
+    // running: the kernel kills the daemon when the test thread that started
+    // it ends (tests start daemons from their main thread).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
     ::dup2(fd, 2);
     ::dup2(fd, 1);
