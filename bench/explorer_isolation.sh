@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Explorer isolation: what a heavy concurrent query load on the decision
-# explorer costs ingestion. Measured side by side on one machine
+# Explorer isolation: what a concurrent query load on the decision explorer
+# costs ingestion. Measured side by side on one machine
 # (docs/benchmarks.md, "Explorer isolation"):
 #
 #   1. build Release xrayd, xray-load and xray-query-load (jemalloc);
 #   2. start a private PostgreSQL and xrayd (explorer on), and preload
 #      PRELOAD executions so that the queries have rows to read;
 #   3. ROUNDS rounds, each of two DURATION-second ingestion runs of xray-load
-#      over the Unix socket: one alone, one while xray-query-load keeps
-#      QUERY_CLIENTS connections busy with the heavy mix (long pages, scanning
-#      filters, both headline questions, analytics). The order alternates
-#      every round, so that the growing tables favour neither;
+#      over the Unix socket: one alone, one while xray-query-load sends
+#      QUERY_CLIENTS connections' worth of the MIX: `heavy` (long pages,
+#      scanning filters, both headline questions, analytics; closed loop) or
+#      `browse` (what people at the dashboard do, paced at QUERY_RATE
+#      requests/s). The order alternates every round, so that the growing
+#      tables favour neither;
 #   4. print each run and the ratio of the medians (with / without queries).
 #
 # Environment: ROUNDS (3), DURATION (20), PRELOAD (20000), QUERY_CLIENTS (4),
+# MIX (heavy), QUERY_RATE (0: closed loop; the browse mix's default is 10),
 # LOAD_CONNECTIONS (4), QUERY_CONNECTIONS (xrayd's query_connections, 2),
 # JOBS (2), BUILD (build-bench). Needs about 1 GB of disk per 50,000
 # executions. Everything runs in a temporary folder, removed at the end.
@@ -25,6 +28,8 @@ PRELOAD=${PRELOAD:-20000}
 QUERY_CLIENTS=${QUERY_CLIENTS:-4}
 LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-4}
 QUERY_CONNECTIONS=${QUERY_CONNECTIONS:-2}
+MIX=${MIX:-heavy}
+if [[ $MIX == browse ]]; then QUERY_RATE=${QUERY_RATE:-10}; else QUERY_RATE=${QUERY_RATE:-0}; fi
 BUILD=${BUILD:-build-bench}
 
 echo "==> build (Release, jemalloc) in $BUILD"
@@ -57,7 +62,8 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 EXPLORER=$(grep -o "listening on explorer [0-9.:]*" "$RUN/xrayd.log" | awk '{print $4}')
-echo "==> xrayd ready (explorer $EXPLORER, query_connections $QUERY_CONNECTIONS)"
+echo "==> xrayd ready (explorer $EXPLORER, query_connections $QUERY_CONNECTIONS;" \
+  "query mix $MIX at ${QUERY_RATE} requests/s, 0 = closed loop)"
 
 LOAD=("$BUILD/bench/xray-load" --uds "$RUN/xrayd.sock" --connections "$LOAD_CONNECTIONS"
   --inflight 16 --json)
@@ -77,7 +83,7 @@ alone() {
 }
 loaded() {
   "$BUILD/bench/xray-query-load" --explorer "$EXPLORER" --connections "$QUERY_CLIENTS" \
-    --duration $((DURATION + 2)) --json >"$RUN/queries.json" &
+    --mix "$MIX" --rate "$QUERY_RATE" --duration $((DURATION + 2)) --json >"$RUN/queries.json" &
   local queries=$!
   sleep 1
   "${LOAD[@]}" --duration "$DURATION" | summary

@@ -1,13 +1,18 @@
-// xray-query-load: keeps the decision explorer busy with heavy queries — long
-// pages, filters that scan, both headline questions, analytics — from several
-// keep-alive connections, and reports what it got: requests/s, statuses and
-// latency. bench/explorer_isolation.sh runs it beside xray-load to measure
-// what a query load costs ingestion (docs/benchmarks.md).
+// xray-query-load: sends the decision explorer a query load from several
+// keep-alive connections and reports what it got: requests/s, statuses and
+// latency. Two mixes:
+//   heavy   the worst case: long pages, filters that scan, both headline
+//           questions at 500 rows, analytics over all time;
+//   browse  what people at the dashboard do: the newest page, an execution
+//           opened from it (steps and evaluations), a filtered page, the
+//           headline questions at 50 rows, the last day's analytics.
+// bench/explorer_isolation.sh runs it beside xray-load to measure what a query
+// load costs ingestion (docs/benchmarks.md).
 //
-// One blocking thread per connection (a closed loop: each sends its next
-// request when the last answer arrived), cycling through the mix from a
-// different starting point. Plain sockets: the explorer always answers with a
-// Content-Length.
+// One blocking thread per connection, cycling through the mix from a
+// different starting point: a closed loop (each sends its next request when
+// the last answer arrived), or paced at --rate requests/s in all. Plain
+// sockets: the explorer always answers with a Content-Length.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -37,7 +42,7 @@ using xray::bench::LatencyHistogram;
 struct Request {
   std::string name;
   std::string method;
-  std::string target;
+  std::string target;  // empty: the first execution_url of the previous answer
   std::string body;
 };
 
@@ -71,6 +76,30 @@ std::vector<Request> heavy_mix(const std::string& app, const std::string& pipeli
   };
 }
 
+// Someone at the dashboard: pages of 50, and the execution they open.
+std::vector<Request> browse_mix(const std::string& app, const std::string& pipeline) {
+  return {
+      {"list_50", "GET", "/v1/executions?limit=50", ""},
+      {"execution", "GET", "", ""},
+      {"list_failed", "GET", "/v1/executions?app=" + app + "&status=failed&limit=50", ""},
+      {"eliminations", "GET", "/v1/insights/eliminations?min_ratio=0.9&limit=50", ""},
+      {"list_pipeline", "GET", "/v1/executions?pipeline=" + pipeline + "&limit=50", ""},
+      {"execution", "GET", "", ""},
+      {"failed_candidates", "GET", "/v1/insights/failed-candidates?reason=rating&limit=50", ""},
+      {"analytics", "GET", "/v1/analytics/pipeline?app=" + app + "&pipeline=" + pipeline, ""},
+  };
+}
+
+// The first "execution_url" in a response body (the explorer writes it
+// unescaped: its value holds no quote or backslash), or "".
+std::string first_execution_url(const std::string& body) {
+  const std::string key = "\"execution_url\":\"";
+  const auto at = body.find(key);
+  if (at == std::string::npos) return "";
+  const auto end = body.find('"', at + key.size());
+  return end == std::string::npos ? "" : body.substr(at + key.size(), end - at - key.size());
+}
+
 class Connection {
  public:
   Connection(const std::string& host, unsigned short port) : host_(host), port_(port) {}
@@ -79,7 +108,9 @@ class Connection {
   // The status of one exchange; 0 when the connection failed.
   int exchange(const Request& r) {
     if (fd_ < 0 && !open()) return 0;
-    std::string text = r.method + " " + r.target + " HTTP/1.1\r\nHost: " + host_ + "\r\n";
+    const std::string target = r.target.empty() ? first_execution_url(last_body_) : r.target;
+    if (target.empty()) return -1;  // nothing to open: the previous page was empty
+    std::string text = r.method + " " + target + " HTTP/1.1\r\nHost: " + host_ + "\r\n";
     if (!r.body.empty()) {
       text += "Content-Type: application/json\r\nContent-Length: " + std::to_string(r.body.size()) +
               "\r\n";
@@ -102,6 +133,7 @@ class Connection {
       if (!receive()) return fail();
     }
     bytes_ += length;
+    last_body_.assign(buffer_, header_end + 4, length);
     buffer_.erase(0, header_end + 4 + length);
     if (close_after) close();
     return status;
@@ -156,6 +188,7 @@ class Connection {
   unsigned short port_;
   int fd_ = -1;
   std::string buffer_;
+  std::string last_body_;  // of the last answer
   std::uint64_t bytes_ = 0;
 };
 
@@ -177,6 +210,8 @@ int main(int argc, char** argv) {
   double duration_s = 10;
   std::string app = "shopping-assistant";
   std::string pipeline = "competitor-selection";
+  std::string mix_name = "heavy";
+  double rate = 0;
   bool json = false;
   po::options_description options("Options");
   options.add_options()("help,h", "show this help")(
@@ -184,6 +219,9 @@ int main(int argc, char** argv) {
       "connections,c", po::value(&connections)->default_value(connections),
       "concurrent connections, one request in flight each")(
       "duration,d", po::value(&duration_s)->default_value(duration_s), "seconds to run")(
+      "mix", po::value(&mix_name)->default_value(mix_name), "heavy or browse (see the source)")(
+      "rate", po::value(&rate)->default_value(rate),
+      "requests/s over all connections; 0: each sends as soon as it has its answer")(
       "app", po::value(&app)->default_value(app), "app the queries name")(
       "pipeline", po::value(&pipeline)->default_value(pipeline), "pipeline the queries name")(
       "json", po::bool_switch(&json), "print the report as one JSON object");
@@ -196,7 +234,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "xray-query-load: keep the xrayd explorer busy with heavy queries.\n\n" << options;
+    std::cout << "xray-query-load: send the xrayd explorer a query load.\n\n" << options;
     return 0;
   }
   const auto colon = explorer.rfind(':');
@@ -206,7 +244,21 @@ int main(int argc, char** argv) {
   }
   const std::string host = explorer.substr(0, colon);
   const auto port = static_cast<unsigned short>(std::stoi(explorer.substr(colon + 1)));
-  const std::vector<Request> mix = heavy_mix(app, pipeline);
+  if (mix_name != "heavy" && mix_name != "browse") {
+    std::cerr << "xray-query-load: --mix must be heavy or browse\n";
+    return 2;
+  }
+  if (rate < 0 || connections == 0) {
+    std::cerr << "xray-query-load: --rate must be >= 0 and --connections > 0\n";
+    return 2;
+  }
+  const std::vector<Request> mix =
+      mix_name == "heavy" ? heavy_mix(app, pipeline) : browse_mix(app, pipeline);
+  // Paced: each connection sends one request per `interval`, staggered.
+  const auto interval =
+      rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(connections) / rate))
+               : Clock::duration::zero();
 
   std::vector<Tally> tallies(connections);
   std::vector<std::thread> threads;
@@ -217,10 +269,19 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, c] {
       Connection conn(host, port);
       Tally& t = tallies[c];
-      for (std::size_t i = c; Clock::now() < deadline; ++i) {
+      auto next = started + interval * static_cast<long>(c) / static_cast<long>(connections);
+      // The browse mix is a sequence (a page, then an execution from it):
+      // every connection walks it from the start.
+      for (std::size_t i = mix_name == "heavy" ? c : 0; Clock::now() < deadline; ++i) {
         const Request& r = mix[i % mix.size()];
+        if (rate > 0) {
+          if (next >= deadline) break;
+          std::this_thread::sleep_until(next);
+          next += interval;
+        }
         const auto sent = Clock::now();
         const int status = conn.exchange(r);
+        if (status < 0) continue;  // nothing to open
         t.latency.record(Clock::now() - sent);
         ++t.statuses[r.name][status];
         if (status == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -238,9 +299,9 @@ int main(int argc, char** argv) {
       for (auto& [status, n] : by_status) total.statuses[name][status] += n;
     }
   }
-  const double rate = static_cast<double>(total.latency.count()) / elapsed;
+  const double achieved = static_cast<double>(total.latency.count()) / elapsed;
   if (json) {
-    std::cout << "{\"requests\":" << total.latency.count() << ",\"requests_per_s\":" << rate
+    std::cout << "{\"requests\":" << total.latency.count() << ",\"requests_per_s\":" << achieved
               << ",\"mb_per_s\":" << static_cast<double>(total.bytes) / 1e6 / elapsed
               << ",\"p50_ms\":" << ms(total.latency.percentile(50))
               << ",\"p99_ms\":" << ms(total.latency.percentile(99))
@@ -255,7 +316,7 @@ int main(int argc, char** argv) {
     std::cout << "}}\n";
   } else {
     std::printf("%llu requests in %.1f s: %.1f/s, %.1f MB/s of responses\n",
-                static_cast<unsigned long long>(total.latency.count()), elapsed, rate,
+                static_cast<unsigned long long>(total.latency.count()), elapsed, achieved,
                 static_cast<double>(total.bytes) / 1e6 / elapsed);
     std::printf("latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", ms(total.latency.percentile(50)),
                 ms(total.latency.percentile(99)), ms(total.latency.max()));
