@@ -21,11 +21,18 @@ int remaining_ms(Clock::time_point deadline) {
   return static_cast<int>(std::max<long long>(0, left.count()));
 }
 
-// Reads what is available within the deadline; 0 on close, -1 on timeout/error.
+// Reads what is available within the deadline; 0 on close, -1 on timeout
+// (errno ETIMEDOUT) or error (errno from the failing call).
 ssize_t read_some(int fd, char* buf, std::size_t n, Clock::time_point deadline) {
   pollfd p{fd, POLLIN, 0};
   int r = ::poll(&p, 1, remaining_ms(deadline));
-  if (r <= 0) return -1;
+  if (r == 0) {
+    // poll leaves errno alone on a timeout; a stale ECONNRESET from an earlier
+    // call must not read as "closed by the peer".
+    errno = ETIMEDOUT;
+    return -1;
+  }
+  if (r < 0) return -1;
   ssize_t got = ::recv(fd, buf, n, 0);
   return got < 0 ? -1 : got;
 }
