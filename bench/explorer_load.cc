@@ -90,14 +90,16 @@ std::vector<Request> browse_mix(const std::string& app, const std::string& pipel
   };
 }
 
-// The first "execution_url" in a response body (the explorer writes it
-// unescaped: its value holds no quote or backslash), or "".
+// The first "execution_url" in a response body (its value holds no quote or
+// backslash: a path with percent-encoded segments), or "".
 std::string first_execution_url(const std::string& body) {
-  const std::string key = "\"execution_url\":\"";
-  const auto at = body.find(key);
+  const std::string key = "\"execution_url\"";
+  auto at = body.find(key);
   if (at == std::string::npos) return "";
-  const auto end = body.find('"', at + key.size());
-  return end == std::string::npos ? "" : body.substr(at + key.size(), end - at - key.size());
+  at = body.find_first_not_of(" :", at + key.size());  // PostgreSQL writes `"key" : "value"`
+  if (at == std::string::npos || body[at] != '"') return "";
+  const auto end = body.find('"', at + 1);
+  return end == std::string::npos ? "" : body.substr(at + 1, end - at - 1);
 }
 
 class Connection {
