@@ -154,16 +154,18 @@ Checked<std::string> started_between(const Params& p, SqlParams& params) {
   return condition;
 }
 
+// `execution_condition` is over the execution `e` alone, `condition` over
+// the target's rows (explorer_queries.h).
 QueryPlan list_plan(ExplorerEndpoint endpoint, ListItem item, std::string list_key,
-                    std::string condition, const std::optional<CursorKey>& after, std::size_t limit,
-                    SqlParams& params) {
+                    const std::string& execution_condition, const std::string& condition,
+                    const std::optional<CursorKey>& after, std::size_t limit, SqlParams& params) {
   QueryPlan plan;
   plan.endpoint = endpoint;
   plan.kind = QueryPlan::Kind::kList;
   plan.item = item;
   plan.list_key = std::move(list_key);
   plan.limit = limit;
-  plan.sql = list_sql(item, condition.empty() ? "TRUE" : condition, after, limit + 1, params);
+  plan.sql = list_sql(item, execution_condition, condition, after, limit + 1, params);
   plan.params = params.take();
   return plan;
 }
@@ -222,7 +224,7 @@ Plan plan_executions(const Params& p, const ApiLimits& limits) {
          "strpos(lower(q.reasoning), lower(" +
              params.add(q, "text") + ")) > 0)");
   }
-  return list_plan(ExplorerEndpoint::kExecutions, ListItem::kExecution, "executions", condition,
+  return list_plan(ExplorerEndpoint::kExecutions, ListItem::kExecution, "executions", condition, "",
                    *after, *limit, params);
 }
 
@@ -305,7 +307,7 @@ Plan plan_query(const ApiRequest& request, const ApiLimits& limits) {
   const json::value* where = o->if_contains("where");
   auto condition = compile_filter(*target, where != nullptr ? *where : json::value(), params);
   if (!condition) return input_error(condition.error());
-  return list_plan(ExplorerEndpoint::kQuery, item, "rows", *condition, after, limit, params);
+  return list_plan(ExplorerEndpoint::kQuery, item, "rows", "", *condition, after, limit, params);
 }
 
 Plan plan_eliminations(const Params& p, const ApiLimits& limits) {
@@ -332,16 +334,17 @@ Plan plan_eliminations(const Params& p, const ApiLimits& limits) {
   std::string condition =
       "s.candidates_in > 0 AND (s.candidates_in - s.candidates_passed)::numeric > " +
       params.add(ratio, "numeric") + " * s.candidates_in";
-  if (auto v = p.text("app"); !v.empty()) also(condition, "e.app = " + params.add(v, "text"));
+  std::string of_execution;
+  if (auto v = p.text("app"); !v.empty()) also(of_execution, "e.app = " + params.add(v, "text"));
   if (auto v = p.text("pipeline"); !v.empty()) {
-    also(condition, "e.pipeline = " + params.add(v, "text"));
+    also(of_execution, "e.pipeline = " + params.add(v, "text"));
   }
   if (auto v = p.text("step"); !v.empty()) also(condition, "s.name = " + params.add(v, "text"));
   auto between = started_between(p, params);
   if (!between) return input_error(between.error());
-  if (!between->empty()) also(condition, *between);
-  return list_plan(ExplorerEndpoint::kEliminations, ListItem::kElimination, "steps", condition,
-                   *after, *limit, params);
+  if (!between->empty()) also(of_execution, *between);
+  return list_plan(ExplorerEndpoint::kEliminations, ListItem::kElimination, "steps", of_execution,
+                   condition, *after, *limit, params);
 }
 
 Plan plan_failed_candidates(const Params& p, const ApiLimits& limits) {
@@ -367,9 +370,10 @@ Plan plan_failed_candidates(const Params& p, const ApiLimits& limits) {
       "v.passed IS NOT TRUE AND EXISTS (SELECT 1 FROM unnest(v.reasons) AS r(reason) WHERE "
       "strpos(lower(r.reason), lower(" +
       params.add(reason, "text") + ")) > 0)";
-  if (auto v = p.text("app"); !v.empty()) also(condition, "e.app = " + params.add(v, "text"));
+  std::string of_execution;
+  if (auto v = p.text("app"); !v.empty()) also(of_execution, "e.app = " + params.add(v, "text"));
   if (auto v = p.text("pipeline"); !v.empty()) {
-    also(condition, "e.pipeline = " + params.add(v, "text"));
+    also(of_execution, "e.pipeline = " + params.add(v, "text"));
   }
   if (auto v = p.text("step"); !v.empty()) also(condition, "s.name = " + params.add(v, "text"));
   if (auto v = p.text("candidate_id"); !v.empty()) {
@@ -377,9 +381,9 @@ Plan plan_failed_candidates(const Params& p, const ApiLimits& limits) {
   }
   auto between = started_between(p, params);
   if (!between) return input_error(between.error());
-  if (!between->empty()) also(condition, *between);
+  if (!between->empty()) also(of_execution, *between);
   return list_plan(ExplorerEndpoint::kFailedCandidates, ListItem::kFailedCandidate, "candidates",
-                   condition, *after, *limit, params);
+                   of_execution, condition, *after, *limit, params);
 }
 
 Plan plan_pipelines(const Params& p, const ApiLimits& limits) {

@@ -100,58 +100,61 @@ std::string time_param(Timestamp at, SqlParams& params) {
          " * interval '1 microsecond')";
 }
 
-std::string list_sql(ListItem item, std::string_view condition,
-                     const std::optional<CursorKey>& after, std::size_t fetch_rows,
-                     SqlParams& params) {
+std::string list_sql(ListItem item, std::string_view execution_condition,
+                     std::string_view condition, const std::optional<CursorKey>& after,
+                     std::size_t fetch_rows, SqlParams& params) {
   const QueryTarget target = target_of(item);
-  std::string from;
-  std::string key;    // the sort key after started_at, as a row
-  std::string order;  // ORDER BY
-  std::string index_columns;
-  switch (target) {
-    case QueryTarget::kExecutions:
-      from = "executions e";
-      key = "(e.app, e.id)";
-      order = "e.started_at DESC, e.app, e.id";
-      index_columns = "NULL::int, NULL::int";
-      break;
-    case QueryTarget::kSteps:
-      from = "steps s JOIN executions e ON e.app = s.app AND e.id = s.execution_id";
-      key = "(e.app, e.id, s.step_index)";
-      order = "e.started_at DESC, e.app, e.id, s.step_index";
-      index_columns = "s.step_index, NULL::int";
-      break;
-    case QueryTarget::kEvaluations:
-      from =
-          "evaluations v JOIN steps s ON s.app = v.app AND s.execution_id = v.execution_id AND "
-          "s.step_index = v.step_index JOIN executions e ON e.app = v.app AND e.id = "
-          "v.execution_id";
-      key = "(e.app, e.id, v.step_index, v.position)";
-      order = "e.started_at DESC, e.app, e.id, v.step_index, v.position";
-      index_columns = "v.step_index, v.position";
-      break;
-  }
-  std::string where = "(";
-  where.append(condition).append(")");
+  std::string outer = execution_condition.empty() ? "TRUE" : std::string(execution_condition);
+  std::string inner = "(" + std::string(condition.empty() ? "TRUE" : condition) + ")";
   if (after) {
-    // Keyset: strictly after the cursor's row in the order above. The
-    // redundant `started_at <= T` lets the planner walk the started_at index.
+    // Keyset: strictly after the cursor's row in the order newest first. The
+    // redundant `started_at <= T` lets the planner start the walk there.
     const std::string at =
         time_param(Timestamp{std::chrono::microseconds{after->started_at_us}}, params);
+    std::string key = "(e.app, e.id";
     std::string row = "(" + params.add(after->app, "text") + ", " + params.add(after->id, "text");
     if (target != QueryTarget::kExecutions) {
+      key += target == QueryTarget::kSteps ? ", s.step_index" : ", v.step_index";
       row += ", " + params.add(std::to_string(after->step_index), "integer");
     }
     if (target == QueryTarget::kEvaluations) {
+      key += ", v.position";
       row += ", " + params.add(std::to_string(after->position), "integer");
     }
+    key += ")";
     row += ")";
-    where += " AND e.started_at <= " + at + " AND (e.started_at < " + at + " OR " + key + " > " +
-             row + ")";
+    outer += " AND e.started_at <= " + at;
+    inner += " AND (e.started_at < " + at + " OR " + key + " > " + row + ")";
   }
-  return "SELECT " + item_json(item) + "::text, e.app, e.id, " + micros("e.started_at") + ", " +
-         index_columns + " FROM " + from + " WHERE " + where + " ORDER BY " + order + " LIMIT " +
-         params.add(std::to_string(fetch_rows), "bigint");
+  const std::string limit = params.add(std::to_string(fetch_rows), "bigint");
+  if (target == QueryTarget::kExecutions) {
+    return "SELECT " + item_json(item) + "::text, e.app, e.id, " + micros("e.started_at") +
+           ", NULL::int, NULL::int FROM executions e WHERE " + outer + " AND " + inner +
+           " ORDER BY e.started_at DESC, e.app, e.id LIMIT " + limit;
+  }
+  // Steps and evaluations: walk executions newest first (an index scan) and
+  // probe each one's rows by primary key, stopping at the limit. `OFFSET 0`
+  // keeps PostgreSQL from flattening the LATERAL subquery into a plain join,
+  // which it may otherwise plan as a full scan and sort of steps or
+  // evaluations whenever it underestimates how many rows match (the
+  // selectivity of a reason inside an array is a guess; before the first
+  // ANALYZE of a fast-growing table, a bad one): seconds instead of
+  // milliseconds on a few million evaluations.
+  std::string rows;
+  if (target == QueryTarget::kSteps) {
+    rows = "SELECT " + item_json(item) +
+           "::text AS item, s.step_index AS step_index, NULL::int AS position FROM steps s "
+           "WHERE s.app = e.app AND s.execution_id = e.id";
+  } else {
+    rows = "SELECT " + item_json(item) +
+           "::text AS item, v.step_index AS step_index, v.position AS position FROM evaluations "
+           "v JOIN steps s ON s.app = v.app AND s.execution_id = v.execution_id AND "
+           "s.step_index = v.step_index WHERE v.app = e.app AND v.execution_id = e.id";
+  }
+  return "SELECT r.item, e.app, e.id, " + micros("e.started_at") +
+         ", r.step_index, r.position FROM executions e CROSS JOIN LATERAL (" + rows + " AND " +
+         inner + " OFFSET 0) r WHERE " + outer +
+         " ORDER BY e.started_at DESC, e.app, e.id, r.step_index, r.position LIMIT " + limit;
 }
 
 std::string execution_sql(const std::string& app, const std::string& id,

@@ -43,13 +43,16 @@ enum ListColumn : std::size_t {
   kListColumns,
 };
 
-// SELECT the items of `item` over the target's FROM clause (aliases as in
-// filter_compiler.h) WHERE `condition` (SQL over those aliases, its values
-// already in `params`), after `after` in the order newest execution first —
+// SELECT the items of `item` (aliases as in filter_compiler.h) WHERE
+// `execution_condition` (SQL over the execution `e` alone; "" for none) and
+// `condition` (SQL over the target's aliases), their values already in
+// `params`, after `after` in the order newest execution first —
 // (started_at DESC, app, id, step_index, position) — at most `fetch_rows`.
-std::string list_sql(ListItem item, std::string_view condition,
-                     const std::optional<CursorKey>& after, std::size_t fetch_rows,
-                     SqlParams& params);
+// Steps and evaluations are found by walking executions in that order, so a
+// page costs what it reads whatever PostgreSQL's statistics say.
+std::string list_sql(ListItem item, std::string_view execution_condition,
+                     std::string_view condition, const std::optional<CursorKey>& after,
+                     std::size_t fetch_rows, SqlParams& params);
 
 // One row, one column: {"execution": {...}, "steps": [...]} for (app, id),
 // each step with at most `evaluations_limit` evaluations; no row when absent.

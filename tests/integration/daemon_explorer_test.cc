@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include "daemon/explorer_api.h"
 #include "daemon/pg_connection.h"
 #include "tests/support/clients.h"
 #include "tests/support/daemon_process.h"
@@ -530,6 +531,68 @@ TEST_F(Explorer, AnswersTheFailedCandidatesQuestionExactly) {
             split(range("a1/1/", 6, 9)));
   EXPECT_EQ(keys(candidates("reason=rating&step=select")), (Keys{}));
   EXPECT_EQ(keys(candidates("reason=nothing-like-this")), (Keys{}));
+}
+
+// Lists of steps and evaluations walk executions newest first and probe
+// each one's rows by primary key, whatever the planner estimates. Turning
+// nested loops off stands for an underestimate of the matching rows (as
+// before the first ANALYZE of a fast-growing evaluations table), which made
+// PostgreSQL scan and hash every evaluation instead: seconds per page on a
+// few million rows, and 504s on the dashboard during heavy ingestion.
+TEST_F(Explorer, FindsStepsAndEvaluationsByWalkingExecutionsWhateverThePlannerEstimates) {
+  start_seeded();
+  auto conn = xrayd::PgConnection::connect(pg().conninfo(), "test-planner");
+  ASSERT_TRUE(conn.has_value()) << conn.error().message;
+  ASSERT_TRUE((*conn)->exec("SET enable_nestloop = off; SET enable_seqscan = off").has_value());
+  const auto plan_of = [&](boost::beast::http::verb method, const std::string& target,
+                           const std::string& body = "") {
+    const xrayd::Plan plan =
+        xrayd::plan_request({method, target, body.empty() ? "" : "application/json", body}, {}, {});
+    const auto* query = std::get_if<xrayd::QueryPlan>(&plan);
+    if (query == nullptr) return std::string("<not a query>");
+    auto rows = (*conn)->query("EXPLAIN " + query->sql, query->params);
+    if (!rows) return rows.error().message;
+    std::string text;
+    for (std::size_t i = 0; i < rows->rows(); ++i) text.append(rows->get(i, 0)).append("\n");
+    return text;
+  };
+  const auto kGet = boost::beast::http::verb::get;
+  const auto kPost = boost::beast::http::verb::post;
+  const std::string cursor = std::string(
+      get("/v1/insights/failed-candidates?reason=price&limit=1").at("next_cursor").as_string());
+  for (const std::string& plan : {
+           plan_of(kGet, "/v1/insights/failed-candidates?reason=rating&limit=2"),
+           plan_of(kGet, "/v1/insights/failed-candidates?reason=price&app=shop&cursor=" + cursor),
+           plan_of(kGet, "/v1/insights/eliminations?min_ratio=0.5&pipeline=competitor-selection"),
+           plan_of(kPost, "/v1/query",
+                   R"({"target": "evaluations", "where": {"path": "passed", "op": "eq", )"
+                   R"("value": false}})"),
+           plan_of(kPost, "/v1/query",
+                   R"({"target": "steps", "where": {"path": "name", "op": "eq", )"
+                   R"("value": "filter"}})"),
+       }) {
+    // An index walk of executions, and steps and evaluations read by an
+    // index for each execution: never a whole table scanned and then joined.
+    EXPECT_TRUE(plan.find("Index Scan using executions_") != std::string::npos ||
+                plan.find("Index Only Scan using executions_") != std::string::npos)
+        << plan;
+    EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
+    std::istringstream lines(plan);
+    int probes = 0;
+    for (std::string line, next; std::getline(lines, line);) {
+      if (line.find(" on steps s") == std::string::npos &&
+          line.find(" on evaluations v") == std::string::npos) {
+        continue;
+      }
+      std::getline(lines, next);
+      EXPECT_TRUE(next.find("Index Cond: ") != std::string::npos &&
+                  next.find("(app = e.app)") != std::string::npos)
+          << line << "\n"
+          << plan;
+      ++probes;
+    }
+    EXPECT_GT(probes, 0) << plan;
+  }
 }
 
 TEST_F(Explorer, ShowsOneExecutionWithItsStepsAndEvaluations) {
