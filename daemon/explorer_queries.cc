@@ -105,7 +105,8 @@ std::string list_sql(ListItem item, std::string_view execution_condition,
                      std::size_t fetch_rows, SqlParams& params) {
   const QueryTarget target = target_of(item);
   std::string outer = execution_condition.empty() ? "TRUE" : std::string(execution_condition);
-  std::string inner = "(" + std::string(condition.empty() ? "TRUE" : condition) + ")";
+  std::string inner = "(";
+  inner.append(condition.empty() ? "TRUE" : condition).append(")");
   if (after) {
     // Keyset: strictly after the cursor's row in the order newest first. The
     // redundant `started_at <= T` lets the planner start the walk there.
