@@ -190,13 +190,17 @@ std::string pipelines_sql(std::size_t max_rows, SqlParams& params) {
 
 std::string shape_sql(const std::string& step, const std::string& app, const std::string& pipeline,
                       std::size_t sample, SqlParams& params) {
-  std::string where = "s.name = " + params.add(step, "text");
-  if (!app.empty()) where += " AND e.app = " + params.add(app, "text");
-  if (!pipeline.empty()) where += " AND e.pipeline = " + params.add(pipeline, "text");
-  return "SELECT s.input::text, s.output::text, s.filters::text, s.metadata::text, " +
-         micros("e.started_at") +
-         " FROM steps s JOIN executions e ON e.app = s.app AND e.id = s.execution_id WHERE " +
-         where + " ORDER BY e.started_at DESC, e.app, e.id, s.step_index LIMIT " +
+  std::string of_execution = "TRUE";
+  if (!app.empty()) of_execution += " AND e.app = " + params.add(app, "text");
+  if (!pipeline.empty()) of_execution += " AND e.pipeline = " + params.add(pipeline, "text");
+  // The newest executions' steps of that name, found as list_sql finds
+  // steps: a walk of executions, each probed by primary key.
+  return "SELECT r.input, r.output, r.filters, r.metadata, " + micros("e.started_at") +
+         " FROM executions e CROSS JOIN LATERAL (SELECT s.input::text AS input, s.output::text "
+         "AS output, s.filters::text AS filters, s.metadata::text AS metadata, s.step_index AS "
+         "step_index FROM steps s WHERE s.app = e.app AND s.execution_id = e.id AND s.name = " +
+         params.add(step, "text") + " OFFSET 0) r WHERE " + of_execution +
+         " ORDER BY e.started_at DESC, e.app, e.id, r.step_index LIMIT " +
          params.add(std::to_string(sample), "bigint");
 }
 

@@ -533,8 +533,9 @@ TEST_F(Explorer, AnswersTheFailedCandidatesQuestionExactly) {
   EXPECT_EQ(keys(candidates("reason=nothing-like-this")), (Keys{}));
 }
 
-// Lists of steps and evaluations walk executions newest first and probe
-// each one's rows by primary key, whatever the planner estimates. Turning
+// Lists of steps and evaluations (and the steps a shape samples) walk
+// executions newest first and probe each one's rows by primary key,
+// whatever the planner estimates. Turning
 // nested loops off stands for an underestimate of the matching rows (as
 // before the first ANALYZE of a fast-growing evaluations table), which made
 // PostgreSQL scan and hash every evaluation instead: seconds per page on a
@@ -570,6 +571,7 @@ TEST_F(Explorer, FindsStepsAndEvaluationsByWalkingExecutionsWhateverThePlannerEs
            plan_of(kPost, "/v1/query",
                    R"({"target": "steps", "where": {"path": "name", "op": "eq", )"
                    R"("value": "filter"}})"),
+           plan_of(kGet, "/v1/steps/shape?step=filter&pipeline=competitor-selection"),
        }) {
     // An index walk of executions, and steps and evaluations read by an
     // index for each execution: never a whole table scanned and then joined.
