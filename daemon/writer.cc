@@ -81,10 +81,11 @@ const Statements& statements() {
            " FROM " + table + " WITH NO DATA";
   };
   static const Statements kStatements = {
-      .create_staging = "SET synchronous_commit TO on; " + stage("executions", e) + "; " +
-                        stage("steps", s) + "; " + stage("evaluations", v) +
-                        "; CREATE TEMP TABLE xray_stage_winners (app text, id text)"
-                        " ON COMMIT DELETE ROWS",
+      .create_staging =
+          "SET synchronous_commit TO on; " + stage("executions", e) + "; " + stage("steps", s) +
+          "; " + stage("evaluations", v) +
+          "; CREATE TEMP TABLE xray_stage_winners (app text, id text, replaced boolean)"
+          " ON COMMIT DELETE ROWS",
       // BEGIN travels with the first COPY: one round trip less per batch.
       .copy_executions = "BEGIN; COPY xray_stage_executions (" + e + ") FROM STDIN",
       .upsert =
@@ -95,18 +96,21 @@ const Statements& statements() {
               // snapshot is replaced only by a final one (the same one,
               // re-delivered); a running one by anything. The ids inserted or
               // replaced are the winners, and only their steps and evaluations are
-              // replaced.
+              // replaced. Only a replaced row can have old steps and evaluations
+              // (xmax is 0 for a row this statement inserted), so a batch of new
+              // ids, the usual case, deletes nothing and probes no index for it.
               "WITH won AS (INSERT INTO executions (" + e + ") SELECT " + e +
                   " FROM xray_stage_executions ORDER BY app, id"
                   " ON CONFLICT (app, id) DO UPDATE SET " +
                   execution_updates() +
                   " WHERE executions.status = 'running' OR excluded.status <> 'running'"
-                  " RETURNING app, id)"
-                  " INSERT INTO xray_stage_winners (app, id) SELECT app, id FROM won",
+                  " RETURNING app, id, xmax <> 0 AS replaced)"
+                  " INSERT INTO xray_stage_winners (app, id, replaced)"
+                  " SELECT app, id, replaced FROM won",
               "DELETE FROM steps USING xray_stage_winners w"
-              " WHERE steps.app = w.app AND steps.execution_id = w.id",
+              " WHERE w.replaced AND steps.app = w.app AND steps.execution_id = w.id",
               "DELETE FROM evaluations USING xray_stage_winners w"
-              " WHERE evaluations.app = w.app AND evaluations.execution_id = w.id",
+              " WHERE w.replaced AND evaluations.app = w.app AND evaluations.execution_id = w.id",
           },
       .copy_steps = "COPY steps (" + s + ") FROM STDIN",
       .copy_evaluations = "COPY evaluations (" + v + ") FROM STDIN",
